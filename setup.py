@@ -1,0 +1,57 @@
+"""ament_python package setup: installable with pip and built by colcon.
+
+The ROS layout (package.xml, resource marker, launch/, config/, models/ under share/ik_nn) is
+installed as data files; ik_nn.resources finds them however the package was installed.
+"""
+import os
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "ik_nn"
+
+
+def tree(folder):
+    """data_files entries for every file below ``folder``, keeping its sub-folders."""
+    entries = {}
+    for path in glob(os.path.join(folder, "**", "*"), recursive=True):
+        if os.path.isfile(path):
+            dest = os.path.join("share", PACKAGE, os.path.dirname(path))
+            entries.setdefault(dest, []).append(path)
+    return sorted(entries.items())
+
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(exclude=["test", "test.*"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", ["resource/" + PACKAGE]),
+        ("share/" + PACKAGE, ["package.xml"]),
+        *tree("launch"),
+        *tree("config"),
+        *tree("models"),
+    ],
+    python_requires=">=3.10",
+    install_requires=["numpy>=1.26", "PyYAML>=6", "numba>=0.60", "onnxruntime>=1.18"],
+    extras_require={
+        # pip-only ROS 2 core (a ROS install provides these itself).
+        "ros": [
+            "ros-rclpy", "ros-rmw-fastrtps-cpp", "ros-geometry-msgs", "ros-sensor-msgs",
+            "ros-std-msgs", "ros-diagnostic-msgs", "ros-ament-index-python",
+        ],
+        # Training only. Pinned: an unpinned torch pulls a multi-GB CUDA build.
+        "train": ["torch==2.13.0", "onnx>=1.16", "tqdm>=4.66", "matplotlib>=3.8"],
+        "test": ["pytest>=8"],
+    },
+    zip_safe=False,
+    maintainer="ik_nn developers",
+    maintainer_email="dev@ik-nn.local",
+    description="Learned-seed + Levenberg-Marquardt inverse kinematics with a ROS 2 node.",
+    license="Apache-2.0",
+    entry_points={
+        "console_scripts": [
+            "ik-nn = ik_nn.cli:main",
+        ],
+    },
+)
