@@ -137,22 +137,23 @@ def rotation_log(Rt, R, w):
         w[1] = k * vy
         w[2] = k * vz
     else:
-        # E ≈ 2 n nᵀ - I: take the best-conditioned column of (E + I) / 2 = n nᵀ.
+        # Near π the skew part vanishes; the symmetric part is cos θ I + (1 - cos θ) n nᵀ exactly.
+        c = 0.5 * c2
         k = 0
         if E[1, 1] > E[k, k]:
             k = 1
         if E[2, 2] > E[k, k]:
             k = 2
-        nk = np.sqrt(max((E[k, k] + 1.0) * 0.5, 1e-300))
-        nx = (E[0, k] + (1.0 if k == 0 else 0.0)) * 0.5 / nk
-        ny = (E[1, k] + (1.0 if k == 1 else 0.0)) * 0.5 / nk
-        nz = (E[2, k] + (1.0 if k == 2 else 0.0)) * 0.5 / nk
-        if nx * vx + ny * vy + nz * vz < 0.0:
-            nx, ny, nz = -nx, -ny, -nz
-        nn = np.sqrt(nx * nx + ny * ny + nz * nz)
-        w[0] = angle * nx / nn
-        w[1] = angle * ny / nn
-        w[2] = angle * nz / nn
+        nk = np.sqrt(max((E[k, k] - c) / (1.0 - c), 1e-300))
+        n0 = (0.5 * (E[0, k] + E[k, 0]) - (c if k == 0 else 0.0)) / ((1.0 - c) * nk)
+        n1 = (0.5 * (E[1, k] + E[k, 1]) - (c if k == 1 else 0.0)) / ((1.0 - c) * nk)
+        n2 = (0.5 * (E[2, k] + E[k, 2]) - (c if k == 2 else 0.0)) / ((1.0 - c) * nk)
+        if n0 * vx + n1 * vy + n2 * vz < 0.0:
+            n0, n1, n2 = -n0, -n1, -n2
+        nn = np.sqrt(n0 * n0 + n1 * n1 + n2 * n2)
+        w[0] = angle * n0 / nn
+        w[1] = angle * n1 / nn
+        w[2] = angle * n2 / nn
     return angle
 
 

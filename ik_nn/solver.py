@@ -1,0 +1,196 @@
+"""IKSolver: network seeds (ONNX) → Levenberg–Marquardt refinement → honest results.
+
+For each target the candidates are, in order:
+
+1. the network's K hypotheses (when a model is loaded), ranked by task-space error after FK;
+   among those within ``branch_tol`` of the best, the one closest to ``seed`` (the current
+   joints) comes first, so the answer stays on the branch the arm is on;
+2. ``seed`` itself, when given (with no network it is the only first candidate);
+3. with neither, the middle of the joint limits;
+4. then random configurations inside the limits, a few at a time, while the target still fails,
+   up to ``max_restarts`` and the ``timeout`` budget.
+
+``success`` is true only where the final position error ≤ ``pos_tol`` (m) and rotation error
+≤ ``rot_tol`` (rad). Failed targets return the lowest-error configuration found, flagged false.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .arm import BUNDLED_ARMS, Arm, load_arm
+from .kinematics import as_poses, pose_error
+from .refiner import rank_hypotheses, refine_batch
+from .resources import model_path
+
+RESTART_CHUNK = 4
+
+
+@dataclass
+class IKResult:
+    """Per-target outcome of :meth:`IKSolver.solve` (arrays of length N).
+
+    q (N, dof) radians; success (N,) bool; pos_err (N,) metres; rot_err (N,) radians (0 in
+    position-only mode); iterations (N,) LM iterations spent on the target over all attempts.
+    """
+
+    q: np.ndarray
+    success: np.ndarray
+    pos_err: np.ndarray
+    rot_err: np.ndarray
+    iterations: np.ndarray
+
+    def __len__(self):
+        return self.q.shape[0]
+
+
+def bundled_model(arm: Arm):
+    """Path of the shipped network for a bundled arm (same DH hash), else None."""
+    if arm.name not in BUNDLED_ARMS:
+        return None
+    path = model_path(f"{arm.name}.onnx")
+    if not path.is_file() or load_arm(arm.name).dh_hash != arm.dh_hash:
+        return None
+    return path
+
+
+class IKSolver:
+    """Batched inverse kinematics for one arm.
+
+    Args:
+        arm: an :class:`~ik_nn.arm.Arm` or a name/path for :func:`~ik_nn.arm.load_arm`.
+        model: ``"bundled"`` (the arm's shipped network if there is one), ``None`` (no network:
+            seeds come from ``seed``, else mid-limits and restarts), or an ONNX file path.
+        refine: ``False`` returns the network's best hypothesis as is (to measure the network).
+        pos_tol, rot_tol: success tolerances, metres and radians.
+        max_iterations: LM iterations per attempt.
+        max_restarts: random restarts per target after the first candidates fail.
+        timeout: seconds per target for random restarts (a batch of N gets N × timeout).
+        branch_tol: hypotheses whose scaled task error is within this of the best count as
+            equally good; the one nearest the current joints is refined first.
+        random_seed: seed of the restart generator (results are reproducible).
+        onnx_threads: onnxruntime intra-op threads for the network.
+    """
+
+    def __init__(self, arm, model="bundled", refine=True, pos_tol=1e-6, rot_tol=1e-6,
+                 max_iterations=100, max_restarts=32, timeout=0.02, branch_tol=0.1,
+                 random_seed=0, onnx_threads=1):
+        self.arm = load_arm(arm)
+        if pos_tol <= 0 or rot_tol <= 0:
+            raise ValueError("pos_tol and rot_tol must be positive")
+        if max_iterations < 1 or max_restarts < 0 or timeout < 0:
+            raise ValueError("max_iterations ≥ 1, max_restarts ≥ 0 and timeout ≥ 0 are required")
+        self.refine = bool(refine)
+        self.pos_tol = float(pos_tol)
+        self.rot_tol = float(rot_tol)
+        self.max_iterations = int(max_iterations)
+        self.max_restarts = int(max_restarts)
+        self.timeout = float(timeout)
+        self.branch_tol = float(branch_tol)
+        self._rng = np.random.default_rng(random_seed)
+        self._w_pos = 1.0 / self.arm.reach
+        self._mid = 0.5 * (self.arm.lower + self.arm.upper)
+        a = self.arm
+        self._kin = (a.dh, a.convention_id, a.base, a.tool, a.lower, a.upper)
+        path = bundled_model(self.arm) if model == "bundled" else model
+        self.model_path = None if path is None else Path(path)
+        self.seeder = None
+        if self.model_path is not None:
+            from .seeder import Seeder
+
+            self.seeder = Seeder(self.model_path, self.arm, threads=onnx_threads)
+        if not self.refine and self.seeder is None:
+            raise ValueError("refine=False needs a network (model) to return hypotheses from")
+
+    # ------------------------------------------------------------------ candidates
+    def _check_seed(self, seed, n):
+        """(N, dof) float64 view of seed given as (dof,) or (N, dof); (0, dof) when None."""
+        dof = self.arm.dof
+        if seed is None:
+            return np.empty((0, dof))
+        seed = np.asarray(seed, dtype=np.float64)
+        if seed.shape == (dof,):
+            seed = seed.reshape(1, dof) if n == 1 else np.broadcast_to(seed, (n, dof))
+        if seed.shape != (n, dof):
+            raise ValueError(f"seed must have shape ({dof},) or ({n}, {dof}), got {seed.shape}")
+        if not np.isfinite(seed.sum()):
+            raise ValueError("seed contains NaN or inf")
+        return np.ascontiguousarray(seed)
+
+    def hypotheses(self, T, seed=None, position_only=False):
+        """The network's hypotheses (N, K, dof), best first, and their scaled errors (N, K).
+
+        T (N, 4, 4) or (4, 4) targets; seed (dof,) or (N, dof) current joints, or None. Best =
+        lowest ``pos_err / reach + rot_err`` after FK; among those within ``branch_tol`` of the
+        best, the nearest to ``seed`` comes first.
+        """
+        if self.seeder is None:
+            raise ValueError("this solver has no network (model=None)")
+        T = as_poses(T)
+        return self._ranked(T, self._check_seed(seed, T.shape[0]), bool(position_only))
+
+    def _ranked(self, T, seed, position_only):
+        """hypotheses() for checked inputs: T (N, 4, 4), seed (N, dof) or (0, dof) for none."""
+        H = self.seeder.hypotheses(T, q_ref=seed if seed.shape[0] else None,
+                                   position_only=position_only)
+        out = np.empty_like(H)
+        score = np.empty(H.shape[:2])
+        a = self.arm
+        rank_hypotheses(T, H, seed, a.dh, a.convention_id, a.base, a.tool, self._w_pos,
+                        position_only, self.branch_tol, out, score)
+        return out, score
+
+    def _first_candidates(self, T, seed, position_only):
+        """(N, S, dof) seeds for the first refinement pass: hypotheses, then the seed."""
+        n = T.shape[0]
+        if self.seeder is not None:
+            H = self._ranked(T, seed, position_only)[0]
+            return np.concatenate([H, seed[:, None, :]], axis=1) if seed.shape[0] else H
+        if seed.shape[0]:
+            return seed.reshape(n, 1, self.arm.dof)
+        return np.broadcast_to(self._mid, (n, 1, self.arm.dof))
+
+    # ------------------------------------------------------------------ solve
+    def solve(self, T, seed=None, position_only=False) -> IKResult:
+        """Joint configurations reaching the poses T (N, 4, 4) or (4, 4), base frame, metres.
+
+        seed: (dof,) or (N, dof) current joints, or None. position_only: match the tool
+        position only (rotation ignored and reported as 0).
+        """
+        start = time.perf_counter()
+        T = as_poses(T)
+        if not np.isfinite(T.sum()):
+            raise ValueError("target poses contain NaN or inf")
+        n, dof = T.shape[0], self.arm.dof
+        seed = self._check_seed(seed, n)
+        position_only = bool(position_only)
+
+        if not self.refine:
+            q = np.ascontiguousarray(self._ranked(T, seed, position_only)[0][:, 0])
+            pe, re = pose_error(T, self.arm.fk(q))
+            if position_only:
+                re = np.zeros(n)
+            ok = (pe <= self.pos_tol) & (re <= self.rot_tol)
+            return IKResult(q, ok, pe, re, np.zeros(n, dtype=np.int64))
+
+        outputs = (np.empty((n, dof)), np.empty(n, dtype=np.bool_), np.empty(n), np.empty(n),
+                   np.empty(n, dtype=np.int64), np.empty(n))
+        settings = (self._w_pos, position_only, self.pos_tol, self.rot_tol, self.max_iterations)
+        cands = self._first_candidates(T, seed, position_only)
+        refine_batch(T, cands, np.arange(n), *self._kin, *settings, *outputs, True)
+
+        success = outputs[1]
+        restarts = 0
+        deadline = start + self.timeout * n
+        while restarts < self.max_restarts and not success.all():
+            if time.perf_counter() > deadline:
+                break
+            idx = np.flatnonzero(~success)
+            k = min(RESTART_CHUNK, self.max_restarts - restarts)
+            cands = self._rng.uniform(self.arm.lower, self.arm.upper, size=(idx.size, k, dof))
+            refine_batch(T, cands, idx, *self._kin, *settings, *outputs, False)
+            restarts += k
+        return IKResult(*outputs[:5])
