@@ -52,6 +52,9 @@ setup(
     entry_points={
         "console_scripts": [
             "ik-nn = ik_nn.cli:main",
+            "ik_node = ik_nn.nodes.ik_node:main",
+            "sim_arm = ik_nn.nodes.sim_arm:main",
+            "target_publisher = ik_nn.nodes.target_publisher:main",
         ],
     },
 )

@@ -1,0 +1,44 @@
+"""``ik-nn`` command line: one subcommand per module.
+
+Each module named in :data:`COMMANDS` provides ``add_arguments(parser)`` and ``run(args) -> int``
+and must import cheaply (torch, rclpy and the like are imported inside ``run``), so that
+``ik-nn info`` never loads torch and ``ik-nn train`` never loads rclpy.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+COMMANDS = {
+    "info": ("ik_nn.analysis", "print an arm's DH table and what its chain can and cannot do"),
+    "bench": ("ik_nn.bench", "measure success, accuracy and latency on FK-made targets"),
+    "train": ("ik_nn.training.cli", "train an arm's seeding network and export it to ONNX"),
+    "up": ("ik_nn.bringup", "pip-only bring-up: IK node + simulated arm + target stream"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ik-nn", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        if importlib.util.find_spec(module) is None:  # not part of this build: not offered
+            continue
+        mod = importlib.import_module(module)
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
