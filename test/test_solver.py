@@ -1,0 +1,132 @@
+"""The solver against targets made by FK: honest success flags, limits, redundancy, restarts."""
+import numpy as np
+import pytest
+
+import ik_nn
+from ik_nn import IKSolver
+from ik_nn.kinematics import pose_error
+
+ARMS = list(ik_nn.BUNDLED_ARMS)
+
+
+def fk_targets(arm, n, seed):
+    rng = np.random.default_rng(seed)
+    q = arm.random_q(n, rng)
+    return q, arm.fk(q), rng
+
+
+@pytest.mark.parametrize("name", ARMS)
+def test_fk_made_targets_from_perturbed_seeds(name):
+    arm = ik_nn.load_arm(name)
+    q, T, rng = fk_targets(arm, 2000, 10)
+    seed = np.clip(q + rng.uniform(-0.3, 0.3, q.shape), arm.lower, arm.upper)
+    res = IKSolver(arm, model=None).solve(T, seed)
+    assert res.q.shape == (2000, arm.dof) and res.success.shape == (2000,)
+    assert res.success.mean() >= 0.999
+    assert arm.within_limits(res.q).all()
+    # the flags are honest: recompute the errors independently of the solver
+    pe, re = pose_error(T, arm.fk(res.q))
+    np.testing.assert_allclose(pe, res.pos_err, atol=1e-15)
+    np.testing.assert_allclose(re, res.rot_err, atol=1e-12)
+    assert np.all(pe[res.success] <= 1e-6) and np.all(re[res.success] <= 1e-6)
+    assert np.all((pe > 1e-6) | (re > 1e-6) | res.success)
+
+
+@pytest.mark.parametrize("name", ARMS)
+def test_without_seed_uses_restarts(name):
+    arm = ik_nn.load_arm(name)
+    _, T, _ = fk_targets(arm, 300, 11)
+    res = IKSolver(arm, model=None).solve(T)
+    assert res.success.mean() >= 0.99
+    assert arm.within_limits(res.q).all()
+
+
+@pytest.mark.parametrize("name", ARMS)
+def test_unreachable_targets_fail_honestly(name):
+    arm = ik_nn.load_arm(name)
+    _, T, _ = fk_targets(arm, 20, 12)
+    far = T.copy()
+    far[:, :3, 3] *= 1.5 * arm.reach / np.linalg.norm(far[:, :3, 3], axis=1, keepdims=True)
+    solver = IKSolver(arm, model=None, max_restarts=8)
+    res = solver.solve(far)
+    assert not res.success.any()
+    assert np.all(res.pos_err >= 0.5 * arm.reach - 1e-9)
+    assert arm.within_limits(res.q).all()
+    pe, _ = pose_error(far, arm.fk(res.q))
+    np.testing.assert_allclose(pe, res.pos_err, atol=1e-15)
+
+
+def test_position_only_keeps_rrr_joint_3_at_the_seed():
+    arm = ik_nn.load_arm("rrr")
+    q, T, rng = fk_targets(arm, 500, 13)
+    seed = np.clip(q + rng.uniform(-0.3, 0.3, q.shape), arm.lower, arm.upper)
+    T[:, :3, :3] = np.eye(3)  # orientation is ignored in position-only mode
+    res = IKSolver(arm, model=None).solve(T, seed, position_only=True)
+    assert res.success.mean() >= 0.999
+    assert np.all(res.rot_err == 0)
+    np.testing.assert_allclose(arm.fk(res.q)[:, :3, 3], T[:, :3, 3], atol=1e-6)
+    ok = res.success
+    np.testing.assert_allclose(res.q[ok, 2], seed[ok, 2], atol=1e-9)  # θ3 cannot move the point
+
+
+def test_rrrrrr_keeps_the_split_of_the_coaxial_joints():
+    """Only θ3 + θ4 is determined; minimum-norm steps leave θ3 − θ4 where the seed had it.
+
+    Configurations are drawn in 2/3 of the limits so that steps are rarely clipped by a limit
+    (a clipped step breaks the symmetry between the two joints).
+    """
+    arm = ik_nn.load_arm("rrrrrr")
+    rng = np.random.default_rng(14)
+    q = arm.random_q(500, rng) * (2 / 3)
+    T = arm.fk(q)
+    seed = q + rng.uniform(-0.3, 0.3, q.shape)
+    res = IKSolver(arm, model=None, max_restarts=0).solve(T, seed)
+    assert res.success.mean() >= 0.99
+    kept = np.abs((res.q[:, 2] - res.q[:, 3]) - (seed[:, 2] - seed[:, 3])) < 1e-9
+    assert (kept & res.success).mean() >= 0.99
+
+
+def test_tighter_tolerance_is_honoured():
+    arm = ik_nn.load_arm("ur5")
+    q, T, rng = fk_targets(arm, 200, 15)
+    seed = q + rng.uniform(-0.3, 0.3, q.shape)
+    res = IKSolver(arm, model=None, pos_tol=1e-10, rot_tol=1e-10).solve(T, seed)
+    assert res.success.mean() >= 0.99
+    assert np.all(res.pos_err[res.success] <= 1e-10) and np.all(res.rot_err[res.success] <= 1e-10)
+
+
+def test_single_pose_and_determinism():
+    arm = ik_nn.load_arm("ur5")
+    q, T, _ = fk_targets(arm, 30, 16)
+    a = IKSolver(arm, model=None, random_seed=3).solve(T)
+    b = IKSolver(arm, model=None, random_seed=3).solve(T)
+    np.testing.assert_array_equal(a.q, b.q)
+    one = IKSolver(arm, model=None).solve(T[0], seed=q[0] + 0.1)
+    assert one.q.shape == (1, 6) and one.success[0]
+    assert len(one) == 1 and one.iterations[0] >= 1
+
+
+def test_seed_at_the_answer_takes_no_iterations():
+    arm = ik_nn.load_arm("rrrrrr")
+    q, T, _ = fk_targets(arm, 10, 17)
+    res = IKSolver(arm, model=None).solve(T, q)
+    assert res.success.all() and np.all(res.iterations == 0)
+    np.testing.assert_array_equal(res.q, q)
+
+
+def test_bad_inputs_raise_clear_errors():
+    arm = ik_nn.load_arm("rrr")
+    solver = IKSolver(arm, model=None)
+    T = arm.fk(np.zeros(3))
+    bad = T.copy()
+    bad[0, 0, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        solver.solve(bad)
+    with pytest.raises(ValueError, match="shape"):
+        solver.solve(np.eye(3))
+    with pytest.raises(ValueError, match="seed must have shape"):
+        solver.solve(T, seed=np.zeros(4))
+    with pytest.raises(ValueError, match="seed contains NaN"):
+        solver.solve(T, seed=[0, np.inf, 0])
+    with pytest.raises(ValueError, match="network"):
+        IKSolver(arm, model=None, refine=False)
