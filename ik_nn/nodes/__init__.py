@@ -1,0 +1,72 @@
+"""ROS 2 nodes of ik_nn: ``ik_node``, ``sim_arm``, ``target_publisher`` (see docs/ros.md).
+
+Each node module has a small ``Node`` subclass and a ``main()`` that only builds it and spins.
+Shared here: parameter declaration with descriptions, and the main-loop boilerplate that turns a
+bad arm/model/parameter into one clear error line and a non-zero exit.
+"""
+from __future__ import annotations
+
+# Startup problems that mean "the configuration is wrong": reported in one line, exit code 1.
+EXIT_CONFIG_ERROR = 1
+
+
+class ConfigError(ValueError):
+    """A parameter value the node cannot work with; the message names the parameter."""
+
+
+def declare(node, name: str, default, description: str, read_only: bool = True):
+    """Declare ``name`` with a typed default and a described descriptor; return its value.
+
+    A value of the wrong type (e.g. ``pos_tol: 1`` for a double) becomes a :class:`ConfigError`
+    naming the parameter instead of rclpy's traceback.
+    """
+    from rcl_interfaces.msg import ParameterDescriptor
+    from rclpy.exceptions import InvalidParameterTypeException
+
+    desc = ParameterDescriptor(description=description, read_only=read_only)
+    try:
+        param = node.declare_parameter(name, default, desc)
+    except InvalidParameterTypeException as exc:
+        raise ConfigError(f"parameter '{name}': {exc}") from exc
+    value = param.value
+    if isinstance(default, float) and isinstance(value, int):  # pragma: no cover (typed above)
+        value = float(value)
+    return value
+
+
+def startup_errors():
+    """Exception types that mean a bad configuration (arm file, model file, parameter)."""
+    from ..arm import ArmError
+
+    errors = [ArmError, ConfigError, FileNotFoundError]
+    try:
+        from ..seeder import ModelError
+
+        errors.append(ModelError)
+    except ImportError:  # the seeder is not part of this build
+        pass
+    errors.append(ValueError)  # ModelError is a ValueError; others the solver may raise
+    return tuple(errors)
+
+
+def run(node_factory, name: str, args=None) -> int:
+    """``rclpy.init``, build the node, spin until Ctrl-C or shutdown; return the exit code."""
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+
+    rclpy.init(args=args)
+    node = None
+    try:
+        try:
+            node = node_factory()
+        except startup_errors() as exc:
+            rclpy.logging.get_logger(name).fatal(f"cannot start: {exc}")  # console: stderr
+            return EXIT_CONFIG_ERROR
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0

@@ -1,0 +1,223 @@
+"""``ik_node``: PoseStamped targets in, JointState commands out (see docs/ros.md).
+
+Topics (relative: push the node into a namespace to run several arms):
+
+* sub ``target_pose`` (geometry_msgs/PoseStamped): targets, in ``base_frame``;
+* sub ``joint_states`` (sensor_msgs/JointState): the arm's current joints, read by joint name;
+  they seed the solver and pick the branch nearest to them. Optional: without them the network
+  alone seeds;
+* pub ``joint_command`` (sensor_msgs/JointState): only for solved targets; names, positions and
+  the target's header stamp;
+* pub ``ik_status`` (diagnostic_msgs/DiagnosticArray): one status per target taken: level OK
+  (message ``solved``), WARN (well-formed target not commanded: unreachable, joint jump) or ERROR
+  (malformed target, solver error); values ``code``, ``pos_err``, ``rot_err``, ``iterations``,
+  ``solve_time_ms``, ``seed``, ``target_stamp`` and ``note``.
+
+Flood control: the target subscription keeps a depth-1 KEEP_LAST queue and the callback solves
+in place. While a solve runs on the (single-threaded) executor, newer targets overwrite the one
+waiting in the middleware, so the next solve always takes the latest target and nothing queues:
+a target superseded before the node took it is dropped without a status.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import PoseStamped
+from rclpy.node import Node
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import JointState
+
+from .. import ros_conversions as rc
+from ..arm import load_arm
+from . import ConfigError, declare, run
+
+LOG_THROTTLE_S = 2.0
+
+OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
+
+
+def model_argument(value: str):
+    """The ``model`` parameter as IKSolver takes it: "bundled", None (none/empty) or a path."""
+    v = value.strip()
+    if v.lower() in ("", "none", "null", "off"):
+        return None
+    return v
+
+
+class IKNode(Node):
+    """Solve each PoseStamped target and command the arm (see the module docstring)."""
+
+    def __init__(self, **kwargs):
+        super().__init__("ik_node", **kwargs)
+        p = self._declare_parameters()
+        self.arm = load_arm(p["arm"])
+        from .. import IKSolver  # the solver pulls in compiled kernels: only the node needs it
+
+        self.solver = IKSolver(
+            self.arm, model=model_argument(p["model"]), refine=p["refine"],
+            pos_tol=p["pos_tol"], rot_tol=p["rot_tol"], max_iterations=p["max_iterations"],
+            timeout=p["timeout"], onnx_threads=p["onnx_threads"],
+        )
+        self.base_frame = p["base_frame"]
+        self.accept_empty_frame = p["accept_empty_frame"]
+        self.position_only = p["position_only"]
+        self.max_joint_jump = p["max_joint_jump"]
+        self.joint_names = tuple(self.arm.joint_names)
+        self._origin = self.arm.base[:3, 3].copy()
+        self._current = None          # (dof,) latest joint_states, or None
+        self.counts = {"targets": 0, "solved": 0}
+        self._warm_up()
+
+        latest = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
+                            reliability=ReliabilityPolicy.RELIABLE)
+        self.cmd_pub = self.create_publisher(JointState, "joint_command", 10)
+        self.status_pub = self.create_publisher(DiagnosticArray, "ik_status", 10)
+        self.create_subscription(JointState, "joint_states", self._on_joint_state,
+                                 latest)
+        self.create_subscription(PoseStamped, "target_pose", self._on_target, latest)
+        self.get_logger().info(
+            f"arm {self.arm.name} ({self.arm.dof} joints) from {self.arm.path}; "
+            f"model {p['model'] or 'none'}; base_frame '{self.base_frame}'; ready")
+
+    # ------------------------------------------------------------------ parameters
+    def _declare_parameters(self) -> dict:
+        d = {}
+        d["arm"] = declare(self, "arm", "ur5",
+                           "Bundled arm name (rrr, rrr_full, rrrrrr, ur5) or path of a DH YAML file")
+        d["model"] = declare(self, "model", "bundled",
+                             "Seeding network: 'bundled' (models/<arm>.onnx), a path to an .onnx "
+                             "file, or 'none' for no network (solver restarts only)")
+        d["refine"] = declare(self, "refine", True,
+                              "Refine the network's seed with Levenberg-Marquardt")
+        d["position_only"] = declare(self, "position_only", False,
+                                     "Solve for the position only and ignore the orientation")
+        d["pos_tol"] = declare(self, "pos_tol", 1e-6, "Position tolerance (m) for success")
+        d["rot_tol"] = declare(self, "rot_tol", 1e-6, "Rotation tolerance (rad) for success")
+        d["max_iterations"] = declare(self, "max_iterations", 100,
+                                      "Levenberg-Marquardt iterations per attempt")
+        d["timeout"] = declare(self, "timeout", 0.02,
+                               "Time budget (s) for one target, restarts included")
+        d["base_frame"] = declare(self, "base_frame", "base_link",
+                                  "Frame the targets must be expressed in (header.frame_id)")
+        d["accept_empty_frame"] = declare(self, "accept_empty_frame", True,
+                                          "Accept targets whose frame_id is empty as base_frame")
+        d["max_joint_jump"] = declare(
+            self, "max_joint_jump", 0.0,
+            "Largest joint move (rad, any joint) from the current joint_states a solution may "
+            "ask for; farther solutions are reported (WARN joint_jump) and not commanded. "
+            "0 disables the check (it also needs joint_states)")
+        d["onnx_threads"] = declare(self, "onnx_threads", 1,
+                                    "Threads onnxruntime may use for the seeding network")
+        for name in ("pos_tol", "rot_tol", "timeout"):
+            if not d[name] > 0:
+                raise ConfigError(f"parameter '{name}' must be > 0, got {d[name]}")
+        if d["max_iterations"] < 1 or d["onnx_threads"] < 1:
+            raise ConfigError("parameters 'max_iterations' and 'onnx_threads' must be >= 1")
+        if not d["max_joint_jump"] >= 0:
+            raise ConfigError(f"parameter 'max_joint_jump' must be >= 0, got {d['max_joint_jump']}")
+        if not d["base_frame"]:
+            raise ConfigError("parameter 'base_frame' must not be empty")
+        return d
+
+    def _warm_up(self):
+        """One solve before the topics exist: compile/load everything the first target needs."""
+        q = np.clip(np.zeros(self.arm.dof), self.arm.lower, self.arm.upper)
+        T = self.arm.fk(q)[0]
+        self.solver.solve(T, seed=None, position_only=self.position_only)
+        self.solver.solve(T, seed=q, position_only=self.position_only)
+
+    # ------------------------------------------------------------------ callbacks
+    def _on_joint_state(self, msg):
+        q, reason = rc.positions_by_name(msg, self.joint_names)
+        if q is None:
+            self.get_logger().warning(f"ignoring joint_states: {reason}",
+                                   throttle_duration_sec=LOG_THROTTLE_S)
+            return
+        self._current = q
+
+    def _on_target(self, msg):
+        t0 = time.perf_counter()
+        self.counts["targets"] += 1
+        try:
+            self._solve_target(msg, t0)
+        except Exception as exc:  # never let one target take the node down
+            self.get_logger().error(f"solver error: {exc!r}", throttle_duration_sec=LOG_THROTTLE_S)
+            self._status(msg, ERROR, "solver_error", f"solver error: {exc}", t0)
+
+    def _solve_target(self, msg, t0):
+        check = rc.check_pose(msg, self.base_frame, self.accept_empty_frame)
+        if not check.ok:
+            self.get_logger().warning(f"rejected target: {check.reason}",
+                                   throttle_duration_sec=LOG_THROTTLE_S)
+            self._status(msg, ERROR, check.code, f"rejected: {check.reason}", t0)
+            return
+        T = check.T
+        dist = float(np.linalg.norm(T[:3, 3] - self._origin))
+        if dist > self.arm.reach * (1 + 1e-9) + 1e-9:
+            reason = (f"unreachable: target is {dist:.4g} m from the base, "
+                      f"the arm reaches {self.arm.reach:.4g} m")
+            self.get_logger().warning(reason, throttle_duration_sec=LOG_THROTTLE_S)
+            self._status(msg, WARN, "unreachable", reason, t0, note=check.note)
+            return
+        seed = self._current
+        res = self.solver.solve(T, seed=seed, position_only=self.position_only)
+        q = np.asarray(res.q)[0]
+        values = {"pos_err": float(res.pos_err[0]), "rot_err": float(res.rot_err[0]),
+                  "iterations": int(res.iterations[0])}
+        seed_name = "joint_states" if seed is not None else "network"
+        if not bool(res.success[0]) or not np.all(np.isfinite(q)):
+            reason = (f"unreachable: no solution within tolerance (best pos_err "
+                      f"{values['pos_err']:.3g} m, rot_err {values['rot_err']:.3g} rad)")
+            self.get_logger().warning(reason, throttle_duration_sec=LOG_THROTTLE_S)
+            self._status(msg, WARN, "unreachable", reason, t0, values, seed_name, check.note)
+            return
+        if self.max_joint_jump > 0 and seed is not None:
+            jump = float(np.max(np.abs(q - seed)))
+            values["joint_jump"] = jump
+            if jump > self.max_joint_jump:
+                reason = (f"joint jump {jump:.4g} rad exceeds max_joint_jump "
+                          f"{self.max_joint_jump:.4g} rad (nearest solution to the current joints)")
+                self.get_logger().warning(reason, throttle_duration_sec=LOG_THROTTLE_S)
+                self._status(msg, WARN, "joint_jump", reason, t0, values, seed_name, check.note)
+                return
+        self.cmd_pub.publish(rc.joint_state(self.joint_names, q, stamp=msg.header.stamp))
+        self.counts["solved"] += 1
+        self._status(msg, OK, "solved", "solved", t0, values, seed_name, check.note)
+
+    # ------------------------------------------------------------------ status
+    def _status(self, msg, level, code, message, t0, values=None, seed="", note=""):
+        values = values or {}
+        kv = {"code": code,
+              "pos_err": _fmt(values.get("pos_err", math.nan)),
+              "rot_err": _fmt(values.get("rot_err", math.nan)),
+              "iterations": str(values.get("iterations", 0)),
+              "solve_time_ms": f"{(time.perf_counter() - t0) * 1e3:.4f}",
+              "seed": seed,
+              "target_stamp": f"{msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d}",
+              "note": note}
+        if "joint_jump" in values:
+            kv["joint_jump"] = _fmt(values["joint_jump"])
+        status = DiagnosticStatus(level=level, name=f"{self.get_fully_qualified_name()}: target",
+                                  message=message, hardware_id=self.arm.name,
+                                  values=[KeyValue(key=k, value=v) for k, v in kv.items()])
+        arr = DiagnosticArray(status=[status])
+        arr.header.stamp = msg.header.stamp
+        arr.header.frame_id = msg.header.frame_id
+        self.status_pub.publish(arr)
+
+
+def _fmt(x: float) -> str:
+    return "nan" if not math.isfinite(x) else f"{x:.6e}"
+
+
+def main(args=None) -> int:
+    return run(IKNode, "ik_node", args)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -1,0 +1,349 @@
+"""ik_node, sim_arm and target_publisher as real processes talking over DDS (loopback only).
+
+Each test starts its nodes as subprocesses in a namespace of its own, talks to them from a probe
+node in this process, waits on discovery and on messages (never fixed sleeps) and stops them
+with SIGINT. See ros_helpers for the isolation (LOCALHOST discovery, per-run domain id).
+"""
+import math
+import os
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rclpy", reason="needs the ROS 2 Python packages (pip install .[ros])")
+
+from ros_helpers import (  # noqa: E402
+    DISCOVERY_TIMEOUT, NodeProcess, Probe, isolate_ros_env, make_target, stamp_key, status_values,
+    unique_namespace,
+)
+
+DOMAIN = isolate_ros_env()  # before rclpy.init
+
+import rclpy  # noqa: E402
+from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
+from geometry_msgs.msg import PoseStamped  # noqa: E402
+from sensor_msgs.msg import JointState  # noqa: E402
+
+import ik_nn  # noqa: E402
+from ik_nn import ros_conversions as rc  # noqa: E402
+from ik_nn.kinematics import pose_error  # noqa: E402
+from ik_nn.resources import model_path  # noqa: E402
+
+OK, WARN, ERROR = 0, 1, 2
+TOL = 1e-6
+# Generous solver budget: the machine running the tests may be loaded.
+SOLVER = {"timeout": 0.5, "model": "none"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ros_context():
+    rclpy.init()
+    yield
+    rclpy.try_shutdown()
+
+
+@pytest.fixture
+def probe():
+    p = Probe()
+    yield p
+    codes = p.close()
+    for name, code in codes.items():  # every node stops cleanly on SIGINT
+        assert code == 0, f"{name} exited with {code} after SIGINT"
+
+
+class Client:
+    """The probe's view of one ik_node: publish targets, collect commands and statuses."""
+
+    def __init__(self, probe, ns, joint_states=False):
+        self.probe, self.ns = probe, ns
+        self.target_pub = probe.publisher(PoseStamped, f"{ns}/target_pose", 1000)
+        self.js_pub = probe.publisher(JointState, f"{ns}/joint_states") if joint_states else None
+        self.commands = probe.record(JointState, f"{ns}/joint_command")
+        self.statuses = probe.record(DiagnosticArray, f"{ns}/ik_status")
+
+    def wait_ready(self):
+        pubs = [self.target_pub] + ([self.js_pub] if self.js_pub else [])
+        self.probe.spin_for_matched(pubs, [f"{self.ns}/joint_command", f"{self.ns}/ik_status"])
+
+    def status_for(self, key):
+        for s in self.statuses:
+            if stamp_key(s.header.stamp) == key:
+                return status_values(s)
+        return None
+
+    def command_for(self, key):
+        for c in self.commands:
+            if stamp_key(c.header.stamp) == key:
+                return c
+        return None
+
+    def send(self, msg, timeout=30.0):
+        """Publish one target and wait for its status; returns (status dict, command or None)."""
+        key = stamp_key(msg.header.stamp)
+        self.target_pub.publish(msg)
+        self.probe.spin_until(lambda: self.status_for(key) is not None, timeout,
+                              f"ik_status for target {key} on {self.ns}")
+        status = self.status_for(key)
+        if status["level"] == OK:  # the command is published just before the status
+            self.probe.spin_until(lambda: self.command_for(key) is not None, timeout,
+                                  f"joint_command for {key}")
+        return status, self.command_for(key)
+
+
+def assert_solves(arm, T, cmd):
+    assert list(cmd.name) == list(arm.joint_names)
+    q = np.array(cmd.position)
+    assert arm.within_limits(q, 1e-9)[0]
+    pe, re = pose_error(T[None], arm.fk(q))
+    assert pe[0] <= TOL and re[0] <= TOL, (pe, re)
+    return q
+
+
+def ee_error(msg, T):
+    pe, re = pose_error(T[None], rc.pose_to_matrix(msg.pose)[None])
+    return pe[0], re[0]
+
+
+# ---------------------------------------------------------------------------------------------
+def test_ik_node_solves_fk_targets_and_sim_arm_reaches_them(probe):
+    arm = ik_nn.load_arm("ur5")
+    ns = unique_namespace("ur5_")
+    probe.start("ik_node", ns, {"arm": "ur5", **SOLVER})
+    probe.start("sim_arm", ns, {"arm": "ur5", "rate": 100.0})
+    client = Client(probe, ns)
+    ee = probe.record(PoseStamped, f"{ns}/ee_pose")
+    states = probe.record(JointState, f"{ns}/joint_states")
+    client.wait_ready()
+    probe.spin_until(lambda: states, what="joint_states from sim_arm")
+
+    rng = np.random.default_rng(3)
+    q0 = np.zeros(arm.dof)
+    for i in range(4):  # targets near the arm, so the sim reaches each one quickly
+        T = arm.fk(q0 + rng.uniform(-0.6, 0.6, arm.dof))[0]
+        status, cmd = client.send(make_target(T))
+        assert status["level"] == OK and status["message"] == "solved", status
+        assert status["code"] == "solved"
+        assert float(status["pos_err"]) <= TOL and float(status["rot_err"]) <= TOL
+        assert int(status["iterations"]) >= 0 and float(status["solve_time_ms"]) > 0
+        if i:
+            assert status["seed"] == "joint_states"   # sim_arm publishes them
+        q = assert_solves(arm, T, cmd)
+
+    # the simulated arm gets there, and its ee_pose (FK, base frame) agrees with the target
+    def arrived():
+        return (ee and states and ee[-1].header.frame_id == "base_link"
+                and max(ee_error(ee[-1], T)) <= TOL
+                and np.allclose(rc.positions_by_name(states[-1], arm.joint_names)[0], q,
+                                atol=1e-9))
+
+    probe.spin_until(arrived, 30.0, "sim_arm reaching the last target")
+    # it moved there under its velocity limits
+    vel = np.array([s.velocity for s in states if len(s.velocity)])
+    assert np.all(np.abs(vel) <= arm.velocity * (1 + 1e-6))
+
+
+def _other_branch(arm, qa):
+    """A configuration reaching FK(qa) that is geometrically different (not just +-2 pi)."""
+    solver = ik_nn.IKSolver(arm, model=None, timeout=1.0)
+    T = arm.fk(qa)
+    rng = np.random.default_rng(11)
+    for _ in range(500):
+        r = solver.solve(T, seed=arm.random_q(1, rng)[0])
+        if r.success[0]:
+            d = (r.q[0] - qa + math.pi) % (2 * math.pi) - math.pi
+            if np.max(np.abs(d)) > 1.0:
+                return r.q[0]
+    raise AssertionError("no second IK branch found")
+
+
+@pytest.mark.parametrize("model", ["none", "bundled"])
+def test_joint_states_seed_picks_the_nearer_branch_on_ur5(probe, model):
+    arm = ik_nn.load_arm("ur5")
+    if model == "bundled":
+        assert model_path("ur5.onnx").is_file(), "models/ur5.onnx missing: the default model"
+    ns = unique_namespace("branch_")
+    probe.start("ik_node", ns, {"arm": "ur5", "timeout": 0.5, "model": model})
+    client = Client(probe, ns, joint_states=True)
+    client.wait_ready()
+
+    qa = np.array([0.3, -1.2, 1.4, -0.9, 1.1, 0.4])
+    qb = _other_branch(arm, qa)
+    T = arm.fk(qa)[0]
+    assert max(pose_error(T[None], arm.fk(qb))) <= TOL   # same pose, two branches
+    assert np.max(np.abs(qa - qb)) > 2.0
+
+    answers = []
+    for near in (qa, qb, qa):
+        seed = near + np.array([0.05, -0.04, 0.03, -0.05, 0.04, -0.03])
+        # joint_states and target_pose are separate topics, so the node may take a target
+        # before the new joint_states: send the state, then the target, until it is used
+        for attempt in range(5):
+            client.js_pub.publish(rc.joint_state(arm.joint_names, seed))
+            status, cmd = client.send(make_target(T))
+            assert status["level"] == OK and status["seed"] == "joint_states", status
+            q = assert_solves(arm, T, cmd)
+            if np.max(np.abs(q - near)) < 0.2:
+                break
+        assert np.max(np.abs(q - near)) < 0.2, (q, near)   # the branch of its seed
+        answers.append(q)
+    assert np.max(np.abs(answers[0] - answers[1])) > 2.0   # two different answers
+
+
+def test_bad_inputs_are_reported_and_never_commanded(probe):
+    arm = ik_nn.load_arm("rrr")
+    ns = unique_namespace("bad_")
+    node = probe.start("ik_node", ns, {"arm": "rrr", "timeout": 0.05, "model": "none",
+                                       "accept_empty_frame": False})
+    client = Client(probe, ns)
+    client.wait_ready()
+    good_T = arm.fk(np.array([0.3, -0.2, 0.5]))[0]
+
+    def msg(pos=None, quat=None, frame="base_link"):
+        m = make_target(good_T, frame)
+        if pos is not None:
+            m.pose.position.x, m.pose.position.y, m.pose.position.z = pos
+        if quat is not None:
+            o = m.pose.orientation
+            o.x, o.y, o.z, o.w = quat
+        return m
+
+    p = good_T[:3, 3]
+    far = p / np.linalg.norm(p) * 10.0
+    inside = p * 0.5   # within reach, but rrr's tool lies on a 0.05 m sphere: no solution
+    cases = [
+        (msg(pos=(math.nan, 0.0, 0.0)), ERROR, "non_finite", "non-finite"),
+        (msg(quat=(0.0, math.inf, 0.0, 1.0)), ERROR, "non_finite", "non-finite"),
+        (msg(quat=(0.0, 0.0, 0.0, 0.0)), ERROR, "zero_quaternion", "zero quaternion"),
+        (msg(quat=(0.0, 0.0, 0.0, 1.5)), ERROR, "quaternion_norm", "not normalised"),
+        (msg(frame="world"), ERROR, "frame", "'world' is not the base frame"),
+        (msg(frame=""), ERROR, "frame", "empty frame_id"),
+        (msg(pos=tuple(far)), WARN, "unreachable", "unreachable"),
+        (msg(pos=tuple(inside)), WARN, "unreachable", "unreachable"),
+    ]
+    for target, level, code, text in cases:
+        status, cmd = client.send(target)
+        assert (status["level"], status["code"]) == (level, code), status
+        assert text in status["message"], status["message"]
+        assert cmd is None
+
+    # a quaternion within the tolerance of unit norm is normalised and solved
+    o = good_T.copy()
+    m = make_target(o)
+    s = 1.0 + 5e-4
+    m.pose.orientation.x *= s
+    m.pose.orientation.y *= s
+    m.pose.orientation.z *= s
+    m.pose.orientation.w *= s
+    status, cmd = client.send(m)
+    assert status["level"] == OK and "normalised" in status["note"], status
+    assert_solves(arm, good_T, cmd)
+    # nothing was commanded but that one target, and the node is still alive and well
+    assert len(client.commands) == 1
+    assert node.proc.poll() is None
+    out = node.output()
+    # a reason in the log, throttled: fewer log lines than rejected targets
+    n_logged = out.count("rejected target:")
+    assert 1 <= n_logged < 6, out
+    assert "unreachable" in out
+
+
+def test_flood_keeps_only_the_latest_target(probe):
+    arm = ik_nn.load_arm("rrr")
+    ns = unique_namespace("flood_")
+    probe.start("ik_node", ns, {"arm": "rrr", "timeout": 0.05, "model": "none"})
+    client = Client(probe, ns)
+    client.wait_ready()
+    good_T = arm.fk(np.array([0.3, -0.2, 0.5]))[0]
+    slow = make_target(good_T)
+    slow.pose.position.x *= 0.5   # unreachable inside the reach: each costs restarts
+    n = 1000
+    base = 1_000_000_000_000
+    for i in range(n):
+        slow.header.stamp = rc.ns_to_stamp(base + i)
+        client.target_pub.publish(slow)
+    last = make_target(good_T, stamp_ns=base + n)
+    status, cmd = client.send(last)   # the newest target is never lost behind the flood
+    assert status["level"] == OK
+    assert_solves(arm, good_T, cmd)
+    taken = len(client.statuses)
+    assert taken < n / 2, f"{taken} of {n + 1} flood targets were solved: no latest-wins"
+    stamps = [rc.stamp_to_ns(s.header.stamp) for s in client.statuses]
+    assert stamps == sorted(stamps)   # in order, never an old target after a newer one
+    assert len(client.commands) == 1
+
+
+def test_two_arms_in_two_namespaces_at_once(probe):
+    arms = {"rrr": ik_nn.load_arm("rrr"), "rrrrrr": ik_nn.load_arm("rrrrrr")}
+    clients = {}
+    for name in arms:
+        ns = f"/{name}"
+        probe.start("ik_node", ns, {"arm": name, **SOLVER})
+        probe.start("sim_arm", ns, {"arm": name})
+        clients[name] = Client(probe, ns)
+    ees = {name: probe.record(PoseStamped, f"/{name}/ee_pose") for name in arms}
+    for c in clients.values():
+        c.wait_ready()
+    rng = np.random.default_rng(5)
+    for name, arm in arms.items():
+        T = arm.fk(0.5 * arm.random_q(1, rng))[0]
+        status, cmd = clients[name].send(make_target(T))
+        assert status["level"] == OK, status
+        assert_solves(arm, T, cmd)   # its own joint names, its own kinematics
+        probe.spin_until(lambda: ees[name] and max(ee_error(ees[name][-1], T)) <= TOL, 30.0,
+                         f"/{name}/sim_arm reaching its target")
+    for name, c in clients.items():   # no cross-talk between the namespaces
+        for cmd in c.commands:
+            assert list(cmd.name) == list(arms[name].joint_names)
+
+
+def test_target_publisher_stream_is_solved_end_to_end_with_the_default_model(probe):
+    """The default bring-up (bundled model): target_publisher -> ik_node -> sim_arm."""
+    assert model_path("rrrrrr.onnx").is_file(), "models/rrrrrr.onnx missing: the default model"
+    ns = unique_namespace("demo_")
+    params = {"arm": "rrrrrr"}
+    probe.start("ik_node", ns, params)
+    probe.start("sim_arm", ns, params)
+    probe.start("target_publisher", ns, {**params, "rate": 20.0})
+    targets = probe.record(PoseStamped, f"{ns}/target_pose")
+    statuses = probe.record(DiagnosticArray, f"{ns}/ik_status")
+    probe.spin_for_matched(subs=[f"{ns}/target_pose", f"{ns}/ik_status"])
+    probe.spin_until(lambda: len(statuses) >= 20, 60.0, "20 statuses")
+    levels = [status_values(s)["level"] for s in statuses]
+    assert levels.count(OK) >= 0.95 * len(levels), [status_values(s) for s in statuses]
+    arm = ik_nn.load_arm("rrrrrr")
+    for t in targets[:20]:
+        assert t.header.frame_id == "base_link"
+        assert np.linalg.norm(rc.pose_to_matrix(t.pose)[:3, 3]) <= arm.reach + 1e-9
+
+
+@pytest.mark.parametrize("case", ["arm_file", "model_corrupt", "model_missing", "model_mismatch"])
+def test_bad_arm_or_model_file_is_a_clear_error_at_start(tmp_path, case):
+    params = {"arm": "rrr", "model": "none"}
+    if case == "arm_file":
+        bad = tmp_path / "broken_arm.yaml"
+        bad.write_text("name: broken\nconvention: standard\njoints: [{name: j1, a: 0}]\n")
+        params["arm"], named = str(bad), str(bad)
+    elif case == "model_corrupt":
+        bad = tmp_path / "corrupt.onnx"
+        bad.write_bytes(b"this is not an onnx model" * 10)
+        params["model"], named = str(bad), str(bad)
+    elif case == "model_missing":
+        params["model"] = named = str(tmp_path / "missing.onnx")
+    else:   # a real network, for another arm
+        other = model_path("ur5.onnx")
+        assert other.is_file(), "models/ur5.onnx missing"
+        params["model"], named = str(other), str(other)
+    node = NodeProcess("ik_node", unique_namespace("err_"), params)
+    try:
+        code = node.wait_exit(DISCOVERY_TIMEOUT)
+        out = node.output()
+    finally:
+        node.stop()
+    assert code != 0, out
+    assert named in out, out
+    assert "Traceback" not in out, out
+
+
+def test_domain_isolation_settings():
+    assert os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
+    assert 1 <= int(os.environ["ROS_DOMAIN_ID"]) <= 200
