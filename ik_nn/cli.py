@@ -19,11 +19,19 @@ COMMANDS = {
 }
 
 
+def available(module: str) -> bool:
+    """True if ``module`` is part of this installation (its parents included)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ik-nn", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
-        if importlib.util.find_spec(module) is None:  # not part of this build: not offered
+        if not available(module):  # not part of this installation: not offered
             continue
         mod = importlib.import_module(module)
         p = sub.add_parser(name, help=help_text, description=help_text)
