@@ -45,3 +45,22 @@ def test_info_runs_without_torch_or_rclpy():
     code = ("import sys, ik_nn.cli as c; c.main(['info', 'rrr']); "
             "assert 'torch' not in sys.modules and 'rclpy' not in sys.modules, 'heavy import'")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_pip_installed_copy_finds_its_share_folder(tmp_path):
+    """``pip install .`` puts data under <prefix>/share/ik_nn: the installed code must find it
+    there, away from the source tree."""
+    prefix = tmp_path / "prefix"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--prefix",
+                    str(prefix), str(ROOT)], check=True, capture_output=True)
+    site = next(prefix.glob("lib/python*/site-packages"))
+    code = ("import ik_nn, ik_nn.resources as r; a = ik_nn.load_arm('ur5'); "
+            "print(r.share_dir()); print(ik_nn.__file__)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True,
+                         capture_output=True, text=True,
+                         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site)}).stdout.split()
+    assert Path(out[0]) == prefix / "share" / "ik_nn"
+    assert Path(out[1]).is_relative_to(site)
+    for rel in ("package.xml", "config/arms/ur5.yaml", "config/arms/rrr.yaml"):
+        assert (prefix / "share" / "ik_nn" / rel).is_file()
+    assert (prefix / "share" / "ament_index" / "resource_index" / "packages" / "ik_nn").is_file()
