@@ -1,0 +1,174 @@
+"""The one definition of the seeding network's input and output encoding (numpy only).
+
+Training (``ik_nn.training``, torch) and runtime (``ik_nn.seeder``, onnxruntime) both take their
+layout and constants from here; the torch twin of :func:`decode` and the compiled twins in the
+seeder are tested against these functions.
+
+Input features, ``(N, N_FEATURES)`` float32, pose expressed in the arm's base frame
+(``base⁻¹ · T``, so a mounted arm sees the same numbers as an unmounted one):
+
+====  =====================================================================================
+0-2   tool position / ``arm.reach`` (about unit scale whatever the arm's size)
+3-5   first column of the rotation matrix  \\  the continuous 6-D rotation representation
+6-8   second column of the rotation matrix /  (Zhou et al. 2019); never Euler angles
+9     flag: 1 = full pose, 0 = position only (then features 3-8 are zero)
+====  =====================================================================================
+
+One network serves both modes: position-only training samples carry flag 0, zeroed rotation
+features and labels whose free joints are canonicalised (see ``ik_nn.training.dataset``).
+
+Output, per hypothesis, ``M = output_width(arm)`` numbers, joint by joint in the arm's order:
+
+* periodic joint (range ≥ 2π): two numbers ``(s, c)``; the angle is ``atan2(s, c)`` — the
+  network predicts the joint modulo 2π and :func:`nearest_representative` picks the turn;
+* any other joint: one number ``u``; the angle is ``mid + half · clip(u, -1, 1)`` with
+  ``mid``/``half`` the centre/half-width of its limits, so every decoded angle is in range.
+
+The network emits ``(N, K·M)`` (K hypotheses, hypothesis-major); :func:`decode` maps it to
+``(N, K, dof)`` angles.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+ENCODING_VERSION = 1
+N_FEATURES = 10
+POS = slice(0, 3)
+ROT = slice(3, 9)
+FLAG = 9
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each joint lives in one hypothesis' output row.
+
+    ``periodic`` (dof,) bool; ``first`` (dof,) column of the joint's first number (``s`` for a
+    periodic joint, ``u`` otherwise); ``second`` (dof,) column of ``c`` for periodic joints and
+    -1 otherwise; ``mid``/``half`` (dof,) limit centre and half-width; ``width`` = M.
+    """
+
+    periodic: np.ndarray
+    first: np.ndarray
+    second: np.ndarray
+    mid: np.ndarray
+    half: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    width: int
+
+
+def layout(arm) -> Layout:
+    periodic = np.asarray(arm.periodic, dtype=bool)
+    first = np.empty(arm.dof, dtype=np.int64)
+    second = np.full(arm.dof, -1, dtype=np.int64)
+    col = 0
+    for j in range(arm.dof):
+        first[j] = col
+        col += 1
+        if periodic[j]:
+            second[j] = col
+            col += 1
+    lower = np.asarray(arm.lower, dtype=np.float64)
+    upper = np.asarray(arm.upper, dtype=np.float64)
+    return Layout(periodic, first, second, 0.5 * (lower + upper), 0.5 * (upper - lower),
+                  lower, upper, col)
+
+
+def output_width(arm) -> int:
+    """M: numbers per hypothesis."""
+    return int(arm.dof + np.count_nonzero(arm.periodic))
+
+
+def _base_inverse(arm):
+    B = np.asarray(arm.base, dtype=np.float64)
+    Rb = B[:3, :3]
+    return Rb.T, -Rb.T @ B[:3, 3]
+
+
+def encode_pose(T, arm, position_only=False) -> np.ndarray:
+    """Network input ``(N, N_FEATURES)`` float32 for target poses T ``(N, 4, 4)`` or ``(4, 4)``.
+
+    ``position_only`` may be a bool or an ``(N,)`` bool array (mixed batches, for training).
+    """
+    T = np.asarray(T, dtype=np.float64)
+    if T.shape == (4, 4):
+        T = T[None]
+    if T.ndim != 3 or T.shape[1:] != (4, 4):
+        raise ValueError(f"poses must have shape (N, 4, 4) or (4, 4), got {T.shape}")
+    n = T.shape[0]
+    RbT, tb = _base_inverse(arm)
+    p = T[:, :3, 3] @ RbT.T + tb
+    R = RbT[None] @ T[:, :3, :3]
+    out = np.empty((n, N_FEATURES), dtype=np.float32)
+    out[:, POS] = p / arm.reach
+    out[:, 3:6] = R[:, :, 0]
+    out[:, 6:9] = R[:, :, 1]
+    po = np.broadcast_to(np.asarray(position_only, dtype=bool), (n,))
+    out[:, FLAG] = np.where(po, 0.0, 1.0)
+    out[po, ROT] = 0.0
+    return out
+
+
+def encode_joints(q, arm) -> np.ndarray:
+    """Training targets ``(N, M)`` float32 for joint angles q ``(N, dof)`` (inside the limits)."""
+    q = np.atleast_2d(np.asarray(q, dtype=np.float64))
+    lay = layout(arm)
+    out = np.empty((q.shape[0], lay.width), dtype=np.float64)
+    per = lay.periodic
+    out[:, lay.first[per]] = np.sin(q[:, per])
+    out[:, lay.second[per]] = np.cos(q[:, per])
+    out[:, lay.first[~per]] = (q[:, ~per] - lay.mid[~per]) / lay.half[~per]
+    return out.astype(np.float32)
+
+
+def decode(raw, arm, K=None) -> np.ndarray:
+    """Joint angles ``(N, K, dof)`` float64 from network outputs ``(N, K·M)`` or ``(N, K, M)``.
+
+    Periodic joints come back as principal values in (-π, π] (pass the result through
+    :func:`nearest_representative` to place them inside the limits); other joints inside
+    their limits.
+    """
+    raw = np.asarray(raw, dtype=np.float64)
+    lay = layout(arm)
+    if raw.ndim == 2:
+        if raw.shape[1] % lay.width:
+            raise ValueError(f"output width {raw.shape[1]} is not a multiple of M={lay.width}")
+        raw = raw.reshape(raw.shape[0], -1, lay.width)
+    if K is not None and raw.shape[1] != K:
+        raise ValueError(f"expected {K} hypotheses, got {raw.shape[1]}")
+    per = lay.periodic
+    q = np.empty(raw.shape[:2] + (len(per),), dtype=np.float64)
+    q[..., per] = np.arctan2(raw[..., lay.first[per]], raw[..., lay.second[per]])
+    u = np.clip(raw[..., lay.first[~per]], -1.0, 1.0)
+    q[..., ~per] = lay.mid[~per] + lay.half[~per] * u
+    return q
+
+
+def default_reference(arm) -> np.ndarray:
+    """(dof,) reference for choosing periodic joints' turn: mid-limits (0 for symmetric limits)."""
+    return 0.5 * (np.asarray(arm.lower) + np.asarray(arm.upper))
+
+
+def nearest_representative(q, arm, q_ref=None) -> np.ndarray:
+    """q with each periodic joint moved by whole turns to the value inside the limits nearest
+    ``q_ref`` (broadcastable to q; default :func:`default_reference`). Other joints untouched.
+
+    ``q_ref`` is first clipped into the limits; since a periodic joint's range spans at least
+    2π, the nearest representative of that clipped reference always lies inside the limits.
+    """
+    q = np.array(q, dtype=np.float64)
+    lower = np.asarray(arm.lower, dtype=np.float64)
+    upper = np.asarray(arm.upper, dtype=np.float64)
+    ref = default_reference(arm) if q_ref is None else np.asarray(q_ref, dtype=np.float64)
+    ref = np.clip(ref, lower, upper)
+    per = np.asarray(arm.periodic, dtype=bool)
+    two_pi = 2.0 * np.pi
+    ref = np.broadcast_to(ref, q.shape)
+    d = q - ref
+    c = ref + (d - two_pi * np.round(d / two_pi))
+    c = np.where(c > upper, c - two_pi, c)
+    c = np.where(c < lower, c + two_pi, c)
+    q[..., per] = c[..., per]
+    return q

@@ -1,0 +1,234 @@
+"""Runtime seeding network: ONNX model → K joint-space hypotheses per target (onnxruntime only).
+
+The model's metadata must match the arm (name, DH hash, joint names), the encoding version
+and its own output width; anything else is refused with :class:`ModelError` naming the file
+and the field. The input/output encoding is :mod:`ik_nn.encoding`; the compiled kernels here
+are twins of :func:`ik_nn.encoding.encode_pose`, :func:`~ik_nn.encoding.decode` and
+:func:`~ik_nn.encoding.nearest_representative` (tested equal), written so that a single query
+costs a few microseconds around the network itself: buffers are pre-allocated and bound to
+onnxruntime once (I/O binding), with one intra-op thread and sequential execution by default.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+
+from . import encoding
+
+INPUT_NAME = "pose_features"
+OUTPUT_NAME = "joint_hypotheses"
+_TWO_PI = 2.0 * np.pi
+
+
+class ModelError(ValueError):
+    """A model file that cannot serve this arm; the message names the file and the field."""
+
+
+@njit(cache=True)
+def _encode_into(T, RbT, tb, inv_reach, position_only, out):
+    """Twin of encoding.encode_pose: T (N, 4, 4) float64 → out (N, 10) float32."""
+    for n in range(T.shape[0]):
+        for r in range(3):
+            p = tb[r]
+            for c in range(3):
+                p += RbT[r, c] * T[n, c, 3]
+            out[n, r] = p * inv_reach
+        for col in range(2):
+            for r in range(3):
+                v = 0.0
+                if not position_only:
+                    for c in range(3):
+                        v += RbT[r, c] * T[n, c, col]
+                out[n, 3 + 3 * col + r] = v
+        out[n, 9] = 0.0 if position_only else 1.0
+
+
+@njit(cache=True)
+def _decode_into(raw, K, M, periodic, first, second, mid, half, lower, upper, qref, out):
+    """Twins of encoding.decode + nearest_representative: raw (N, K·M) → out (N, K, dof).
+
+    qref (R, dof) with R = 1 (shared) or N, already clipped into the limits.
+    """
+    dof = periodic.shape[0]
+    for n in range(raw.shape[0]):
+        ref = qref[0] if qref.shape[0] == 1 else qref[n]
+        for k in range(K):
+            base = k * M
+            for j in range(dof):
+                if periodic[j]:
+                    a = np.arctan2(np.float64(raw[n, base + first[j]]),
+                                   np.float64(raw[n, base + second[j]]))
+                    d = a - ref[j]
+                    c = ref[j] + (d - _TWO_PI * np.round(d / _TWO_PI))
+                    if c > upper[j]:
+                        c -= _TWO_PI
+                    if c < lower[j]:
+                        c += _TWO_PI
+                    out[n, k, j] = c
+                else:
+                    u = np.float64(raw[n, base + first[j]])
+                    if u > 1.0:
+                        u = 1.0
+                    elif u < -1.0:
+                        u = -1.0
+                    out[n, k, j] = mid[j] + half[j] * u
+
+
+def read_metadata(path) -> dict:
+    """The ``ik_nn.*`` metadata of an ONNX model (keys without the prefix)."""
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    meta = sess.get_modelmeta().custom_metadata_map
+    return {k[len("ik_nn."):]: v for k, v in meta.items() if k.startswith("ik_nn.")}
+
+
+class Seeder:
+    """K joint-space hypotheses per target pose from an ``ik-nn train`` ONNX model.
+
+    ``hypotheses`` is safe to call from several threads (a lock guards the single-query
+    buffers).
+    """
+
+    def __init__(self, path, arm, threads: int = 1):
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        self.arm = arm
+        where = str(self.path)
+        if not self.path.is_file():
+            raise ModelError(f"{where}: no such model file")
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = max(1, int(threads))
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.log_severity_level = 3
+        try:
+            self._sess = ort.InferenceSession(where, so, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises several types for unreadable files
+            raise ModelError(f"{where}: not a readable ONNX model ({type(exc).__name__}: "
+                             f"{str(exc).strip()[:200]})") from exc
+        meta = self._sess.get_modelmeta().custom_metadata_map
+        self.metadata = {k[len("ik_nn."):]: v for k, v in meta.items() if k.startswith("ik_nn.")}
+        self._check(where, arm)
+
+        lay = encoding.layout(arm)
+        self.M = lay.width
+        self.dof = arm.dof
+        self._periodic = np.ascontiguousarray(lay.periodic)
+        self._first = np.ascontiguousarray(lay.first)
+        self._second = np.ascontiguousarray(lay.second)
+        self._mid, self._half = lay.mid.copy(), lay.half.copy()
+        self._lower, self._upper = lay.lower.copy(), lay.upper.copy()
+        self._ref0 = encoding.default_reference(arm).reshape(1, -1).copy()
+        Rb = np.asarray(arm.base, dtype=np.float64)[:3, :3]
+        self._RbT = np.ascontiguousarray(Rb.T)
+        self._tb = np.ascontiguousarray(-Rb.T @ np.asarray(arm.base, dtype=np.float64)[:3, 3])
+        self._inv_reach = 1.0 / arm.reach
+
+        # Single-query path: buffers bound once; ORT writes straight into _y1.
+        self._x1 = np.zeros((1, encoding.N_FEATURES), dtype=np.float32)
+        self._y1 = np.zeros((1, self.K * self.M), dtype=np.float32)
+        self._io = self._sess.io_binding()
+        self._io.bind_ortvalue_input(INPUT_NAME, ort.OrtValue.ortvalue_from_numpy(self._x1))
+        self._io.bind_ortvalue_output(OUTPUT_NAME, ort.OrtValue.ortvalue_from_numpy(self._y1))
+        self._raw_io = self._io._iobinding
+        self._run_opts = ort.RunOptions()
+        self._lock = threading.Lock()
+        self.hypotheses(np.eye(4))  # compile/warm up now, not on the first real query
+
+    def _check(self, where, arm):
+        meta = self.metadata
+
+        def need(key):
+            if key not in meta:
+                raise ModelError(f"{where}: metadata field '{key}' missing (not an ik-nn model?)")
+            return meta[key]
+
+        if need("arm") != arm.name:
+            raise ModelError(f"{where}: metadata field 'arm' is {meta['arm']!r}, "
+                             f"but the arm is {arm.name!r}")
+        if need("dh_hash") != arm.dh_hash:
+            raise ModelError(f"{where}: metadata field 'dh_hash' is {meta['dh_hash']}, but arm "
+                             f"{arm.name!r} has {arm.dh_hash} (DH parameters or limits changed)")
+        try:
+            names = tuple(json.loads(need("joint_names")))
+        except (ValueError, TypeError) as exc:
+            raise ModelError(f"{where}: metadata field 'joint_names' unreadable: {exc}") from exc
+        if names != tuple(arm.joint_names):
+            raise ModelError(f"{where}: metadata field 'joint_names' is {list(names)}, "
+                             f"but the arm's joints are {list(arm.joint_names)}")
+        version = need("encoding_version")
+        if version != str(encoding.ENCODING_VERSION):
+            raise ModelError(f"{where}: metadata field 'encoding_version' is {version}, this "
+                             f"ik_nn reads version {encoding.ENCODING_VERSION} (retrain the model)")
+        try:
+            K = int(need("K"))
+            M = int(need("M"))
+        except ValueError as exc:
+            raise ModelError(f"{where}: metadata field 'K' or 'M' is not an integer") from exc
+        if K < 1:
+            raise ModelError(f"{where}: metadata field 'K' must be at least 1, got {K}")
+        if M != encoding.output_width(arm):
+            raise ModelError(f"{where}: metadata field 'M' is {M}, arm {arm.name!r} needs "
+                             f"{encoding.output_width(arm)} outputs per hypothesis")
+        ins, outs = self._sess.get_inputs(), self._sess.get_outputs()
+        if len(ins) != 1 or ins[0].name != INPUT_NAME or ins[0].shape[-1] != encoding.N_FEATURES:
+            raise ModelError(f"{where}: input must be '{INPUT_NAME}' (batch, "
+                             f"{encoding.N_FEATURES}), got {[(i.name, i.shape) for i in ins]}")
+        if len(outs) != 1 or outs[0].name != OUTPUT_NAME or outs[0].shape[-1] != K * M:
+            raise ModelError(f"{where}: output must be '{OUTPUT_NAME}' (batch, {K * M}) for "
+                             f"K={K}, got {[(o.name, o.shape) for o in outs]}")
+        self.K = K
+
+    def raw(self, features) -> np.ndarray:
+        """Network outputs (N, K·M) float32 for encoded features (N, N_FEATURES)."""
+        x = np.ascontiguousarray(features, dtype=np.float32)
+        return self._sess.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
+
+    def hypotheses(self, T, q_ref=None, position_only: bool = False) -> np.ndarray:
+        """(N, K, dof) float64 joint hypotheses inside the limits for targets T (N, 4, 4).
+
+        Periodic joints take the whole-turn representative inside the limits nearest
+        ``q_ref`` ((N, dof) or (dof,); default mid-limits). Hypotheses are in network order,
+        not ranked: rank them by FK task error.
+        """
+        T = np.asarray(T, dtype=np.float64)
+        if T.ndim == 2:
+            T = T[None]
+        if T.ndim != 3 or T.shape[1:] != (4, 4):
+            raise ValueError(f"poses must have shape (N, 4, 4) or (4, 4), got {T.shape}")
+        if not T.flags.c_contiguous:
+            T = np.ascontiguousarray(T)
+        n = T.shape[0]
+        if q_ref is None:
+            ref = self._ref0
+        else:
+            ref = np.asarray(q_ref, dtype=np.float64)
+            if ref.ndim == 1:
+                ref = ref[None]
+            if ref.ndim != 2 or ref.shape[1] != self.dof or ref.shape[0] not in (1, n):
+                raise ValueError(f"q_ref must have shape ({n}, {self.dof}) or ({self.dof},), "
+                                 f"got {np.shape(q_ref)}")
+            ref = np.clip(ref, self._lower, self._upper)
+        out = np.empty((n, self.K, self.dof))
+        po = bool(position_only)
+        if n == 1:
+            with self._lock:
+                _encode_into(T, self._RbT, self._tb, self._inv_reach, po, self._x1)
+                self._sess._sess.run_with_iobinding(self._raw_io, self._run_opts)
+                _decode_into(self._y1, self.K, self.M, self._periodic, self._first,
+                             self._second, self._mid, self._half, self._lower, self._upper,
+                             ref, out)
+            return out
+        x = np.empty((n, encoding.N_FEATURES), dtype=np.float32)
+        _encode_into(T, self._RbT, self._tb, self._inv_reach, po, x)
+        y = self.raw(x)
+        _decode_into(y, self.K, self.M, self._periodic, self._first, self._second, self._mid,
+                     self._half, self._lower, self._upper, ref, out)
+        return out
