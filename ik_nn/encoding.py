@@ -11,11 +11,21 @@ Input features, ``(N, N_FEATURES)`` float32, pose expressed in the arm's base fr
 0-2   tool position / ``arm.reach`` (about unit scale whatever the arm's size)
 3-5   first column of the rotation matrix  \\  the continuous 6-D rotation representation
 6-8   second column of the rotation matrix /  (Zhou et al. 2019); never Euler angles
-9     flag: 1 = full pose, 0 = position only (then features 3-8 are zero)
+9-11  third column (the cross product of the first two: redundant, but it makes wrist-centre
+      positions ``p - d·z`` linear in the input; measured on the UR5 at equal budget, 300k
+      samples x 5 epochs: median 38.8 mm / 9.9 deg with it, 41.3 mm / 12.0 deg without)
+12    flag: 1 = full pose, 0 = position only (then features 3-11 are zero)
 ====  =====================================================================================
 
 One network serves both modes: position-only training samples carry flag 0, zeroed rotation
 features and labels whose free joints are canonicalised (see ``ik_nn.training.dataset``).
+
+Azimuth factored out (arms whose first joint is periodic): the first DH joint turns about the
+base z axis (see :func:`uses_azimuth`), so ``FK(θ1 + φ, rest) = Rz(φ) · FK(θ1, rest)`` in the base frame. The pose is
+turned by ``-φ``, ``φ = atan2(y, x)`` of the tool position, before encoding (so the position
+features always have y = 0, x ≥ 0), the network predicts ``θ1 - φ`` and :func:`decode` adds
+``φ`` back. The network then learns a function of one dimension less. Arms with a bounded
+first joint are encoded without this (their limits break the symmetry).
 
 Output, per hypothesis, ``M = output_width(arm)`` numbers, joint by joint in the arm's order:
 
@@ -33,11 +43,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-ENCODING_VERSION = 1
-N_FEATURES = 10
+ENCODING_VERSION = 2
+N_FEATURES = 13
 POS = slice(0, 3)
-ROT = slice(3, 9)
-FLAG = 9
+ROT = slice(3, 12)
+FLAG = 12
 
 
 @dataclass(frozen=True)
@@ -87,33 +97,65 @@ def _base_inverse(arm):
     return Rb.T, -Rb.T @ B[:3, 3]
 
 
-def encode_pose(T, arm, position_only=False) -> np.ndarray:
-    """Network input ``(N, N_FEATURES)`` float32 for target poses T ``(N, 4, 4)`` or ``(4, 4)``.
+def uses_azimuth(arm) -> bool:
+    """Whether the azimuth of the target is factored out: first joint periodic and turning
+    about the base z axis (always so in standard DH; modified DH needs a_0 = α_0 = 0)."""
+    if not bool(np.asarray(arm.periodic)[0]):
+        return False
+    if arm.convention == "modified":
+        return abs(arm.dh[0, 0]) < 1e-12 and abs(np.sin(arm.dh[0, 2])) < 1e-12 and np.cos(arm.dh[0, 2]) > 0
+    return True
 
-    ``position_only`` may be a bool or an ``(N,)`` bool array (mixed batches, for training).
-    """
+
+def _local(T, arm):
     T = np.asarray(T, dtype=np.float64)
     if T.shape == (4, 4):
         T = T[None]
     if T.ndim != 3 or T.shape[1:] != (4, 4):
         raise ValueError(f"poses must have shape (N, 4, 4) or (4, 4), got {T.shape}")
-    n = T.shape[0]
     RbT, tb = _base_inverse(arm)
-    p = T[:, :3, 3] @ RbT.T + tb
-    R = RbT[None] @ T[:, :3, :3]
+    return T[:, :3, 3] @ RbT.T + tb, RbT[None] @ T[:, :3, :3]
+
+
+def azimuth(T, arm) -> np.ndarray:
+    """(N,) angle φ added to the first joint by :func:`decode` (zeros if not factored out)."""
+    p, _ = _local(T, arm)
+    if not uses_azimuth(arm):
+        return np.zeros(p.shape[0])
+    return np.arctan2(p[:, 1], p[:, 0])
+
+
+def encode_pose(T, arm, position_only=False) -> np.ndarray:
+    """Network input ``(N, N_FEATURES)`` float32 for target poses T ``(N, 4, 4)`` or ``(4, 4)``.
+
+    ``position_only`` may be a bool or an ``(N,)`` bool array (mixed batches, for training).
+    """
+    p, R = _local(T, arm)
+    n = p.shape[0]
+    if uses_azimuth(arm):  # turn by -φ about z: position ends up at y = 0, x ≥ 0
+        phi = np.arctan2(p[:, 1], p[:, 0])
+        c, s = np.cos(phi)[:, None], np.sin(phi)[:, None]
+        p = np.stack([c[:, 0] * p[:, 0] + s[:, 0] * p[:, 1], np.zeros(n), p[:, 2]], axis=1)
+        R = np.stack([c * R[:, 0] + s * R[:, 1], -s * R[:, 0] + c * R[:, 1], R[:, 2]], axis=1)
     out = np.empty((n, N_FEATURES), dtype=np.float32)
     out[:, POS] = p / arm.reach
     out[:, 3:6] = R[:, :, 0]
     out[:, 6:9] = R[:, :, 1]
+    out[:, 9:12] = R[:, :, 2]
     po = np.broadcast_to(np.asarray(position_only, dtype=bool), (n,))
     out[:, FLAG] = np.where(po, 0.0, 1.0)
     out[po, ROT] = 0.0
     return out
 
 
-def encode_joints(q, arm) -> np.ndarray:
-    """Training targets ``(N, M)`` float32 for joint angles q ``(N, dof)`` (inside the limits)."""
-    q = np.atleast_2d(np.asarray(q, dtype=np.float64))
+def encode_joints(q, arm, phi=None) -> np.ndarray:
+    """Training targets ``(N, M)`` float32 for joint angles q ``(N, dof)`` (inside the limits)
+    of targets whose :func:`azimuth` is ``phi`` (N,) (required when the arm uses it)."""
+    q = np.array(np.atleast_2d(q), dtype=np.float64)
+    if uses_azimuth(arm):
+        if phi is None:
+            raise ValueError(f"arm {arm.name!r} factors out the azimuth: pass phi")
+        q[:, 0] -= phi
     lay = layout(arm)
     out = np.empty((q.shape[0], lay.width), dtype=np.float64)
     per = lay.periodic
@@ -123,8 +165,9 @@ def encode_joints(q, arm) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def decode(raw, arm, K=None) -> np.ndarray:
-    """Joint angles ``(N, K, dof)`` float64 from network outputs ``(N, K·M)`` or ``(N, K, M)``.
+def decode(raw, arm, K=None, phi=None) -> np.ndarray:
+    """Joint angles ``(N, K, dof)`` float64 from network outputs ``(N, K·M)`` or ``(N, K, M)``
+    for targets whose :func:`azimuth` is ``phi`` (N,) (required when the arm uses it).
 
     Periodic joints come back as principal values in (-π, π] (pass the result through
     :func:`nearest_representative` to place them inside the limits); other joints inside
@@ -143,6 +186,11 @@ def decode(raw, arm, K=None) -> np.ndarray:
     q[..., per] = np.arctan2(raw[..., lay.first[per]], raw[..., lay.second[per]])
     u = np.clip(raw[..., lay.first[~per]], -1.0, 1.0)
     q[..., ~per] = lay.mid[~per] + lay.half[~per] * u
+    if uses_azimuth(arm):
+        if phi is None:
+            raise ValueError(f"arm {arm.name!r} factors out the azimuth: pass phi")
+        a = q[..., 0] + np.asarray(phi, dtype=np.float64).reshape(-1, 1)
+        q[..., 0] = np.arctan2(np.sin(a), np.cos(a))
     return q
 
 

@@ -29,53 +29,83 @@ class ModelError(ValueError):
 
 
 @njit(cache=True)
-def _encode_into(T, RbT, tb, inv_reach, position_only, out):
-    """Twin of encoding.encode_pose: T (N, 4, 4) float64 → out (N, 10) float32."""
+def _encode_into(T, E, azimuth, position_only, out, phi):
+    """Twin of encoding.encode_pose (+ encoding.azimuth into phi (N,)): T (N, 4, 4) float64 →
+    out (N, F) float32.
+
+    E (5, 3): rows 0-2 the base rotation transposed, row 3 the base-inverse translation,
+    E[4, 0] = 1 / reach. Rotation columns fill encoding.ROT, the flag is the last feature.
+    """
+    ncols = (out.shape[1] - 4) // 3
+    flag = out.shape[1] - 1
+    p = np.empty(3)
+    R = np.empty((3, 3))
     for n in range(T.shape[0]):
         for r in range(3):
-            p = tb[r]
+            v = E[3, r]
             for c in range(3):
-                p += RbT[r, c] * T[n, c, 3]
-            out[n, r] = p * inv_reach
-        for col in range(2):
+                v += E[r, c] * T[n, c, 3]
+            p[r] = v
+            for col in range(3):
+                w = 0.0
+                for c in range(3):
+                    w += E[r, c] * T[n, c, col]
+                R[r, col] = w
+        if azimuth:
+            a = np.arctan2(p[1], p[0])
+            phi[n] = a
+            ca = np.cos(a)
+            sa = np.sin(a)
+            p[0], p[1] = ca * p[0] + sa * p[1], 0.0
+            for col in range(3):
+                r0 = R[0, col]
+                r1 = R[1, col]
+                R[0, col] = ca * r0 + sa * r1
+                R[1, col] = -sa * r0 + ca * r1
+        else:
+            phi[n] = 0.0
+        for r in range(3):
+            out[n, r] = p[r] * E[4, 0]
+        for col in range(ncols):
             for r in range(3):
-                v = 0.0
-                if not position_only:
-                    for c in range(3):
-                        v += RbT[r, c] * T[n, c, col]
-                out[n, 3 + 3 * col + r] = v
-        out[n, 9] = 0.0 if position_only else 1.0
+                out[n, 3 + 3 * col + r] = 0.0 if position_only else R[r, col]
+        out[n, flag] = 0.0 if position_only else 1.0
 
 
 @njit(cache=True)
-def _decode_into(raw, K, M, periodic, first, second, mid, half, lower, upper, qref, out):
-    """Twins of encoding.decode + nearest_representative: raw (N, K·M) → out (N, K, dof).
+def _decode_into(raw, K, P, idx, phi, qref, out):
+    """Twins of encoding.decode + nearest_representative: raw (N, K·M) → out (N, K, dof);
+    phi (N,) is added to the first joint (zeros when the arm does not factor out the azimuth).
 
-    qref (R, dof) with R = 1 (shared) or N, already clipped into the limits.
+    P (5, dof): mid, half, lower, upper, periodic (1.0/0.0); idx (2, dof): first, second
+    output column per joint. qref (R, dof) with R = 1 (shared) or N, clipped into the limits.
     """
-    dof = periodic.shape[0]
+    dof = P.shape[1]
+    M = raw.shape[1] // K
     for n in range(raw.shape[0]):
         ref = qref[0] if qref.shape[0] == 1 else qref[n]
         for k in range(K):
             base = k * M
             for j in range(dof):
-                if periodic[j]:
-                    a = np.arctan2(np.float64(raw[n, base + first[j]]),
-                                   np.float64(raw[n, base + second[j]]))
+                if P[4, j] > 0.5:
+                    a = np.arctan2(np.float64(raw[n, base + idx[0, j]]),
+                                   np.float64(raw[n, base + idx[1, j]]))
+                    if j == 0:
+                        a += phi[n]
                     d = a - ref[j]
                     c = ref[j] + (d - _TWO_PI * np.round(d / _TWO_PI))
-                    if c > upper[j]:
+                    if c > P[3, j]:
                         c -= _TWO_PI
-                    if c < lower[j]:
+                    if c < P[2, j]:
                         c += _TWO_PI
                     out[n, k, j] = c
                 else:
-                    u = np.float64(raw[n, base + first[j]])
+                    u = np.float64(raw[n, base + idx[0, j]])
                     if u > 1.0:
                         u = 1.0
                     elif u < -1.0:
                         u = -1.0
-                    out[n, k, j] = mid[j] + half[j] * u
+                    out[n, k, j] = P[0, j] + P[1, j] * u
 
 
 def read_metadata(path) -> dict:
@@ -120,16 +150,18 @@ class Seeder:
         lay = encoding.layout(arm)
         self.M = lay.width
         self.dof = arm.dof
-        self._periodic = np.ascontiguousarray(lay.periodic)
-        self._first = np.ascontiguousarray(lay.first)
-        self._second = np.ascontiguousarray(lay.second)
-        self._mid, self._half = lay.mid.copy(), lay.half.copy()
         self._lower, self._upper = lay.lower.copy(), lay.upper.copy()
+        self._P = np.ascontiguousarray(np.stack([lay.mid, lay.half, lay.lower, lay.upper,
+                                                 lay.periodic.astype(np.float64)]))
+        self._idx = np.ascontiguousarray(np.stack([lay.first, lay.second]))
         self._ref0 = encoding.default_reference(arm).reshape(1, -1).copy()
-        Rb = np.asarray(arm.base, dtype=np.float64)[:3, :3]
-        self._RbT = np.ascontiguousarray(Rb.T)
-        self._tb = np.ascontiguousarray(-Rb.T @ np.asarray(arm.base, dtype=np.float64)[:3, 3])
-        self._inv_reach = 1.0 / arm.reach
+        B = np.asarray(arm.base, dtype=np.float64)
+        self._E = np.zeros((5, 3))
+        self._E[:3] = B[:3, :3].T
+        self._E[3] = -B[:3, :3].T @ B[:3, 3]
+        self._E[4, 0] = 1.0 / arm.reach
+        self._azimuth = encoding.uses_azimuth(arm)
+        self._phi1 = np.zeros(1)
 
         # Single-query path: buffers bound once; ORT writes straight into _y1.
         self._x1 = np.zeros((1, encoding.N_FEATURES), dtype=np.float32)
@@ -138,6 +170,7 @@ class Seeder:
         self._io.bind_ortvalue_input(INPUT_NAME, ort.OrtValue.ortvalue_from_numpy(self._x1))
         self._io.bind_ortvalue_output(OUTPUT_NAME, ort.OrtValue.ortvalue_from_numpy(self._y1))
         self._raw_io = self._io._iobinding
+        self._run_io = self._sess._sess.run_with_iobinding
         self._run_opts = ort.RunOptions()
         self._lock = threading.Lock()
         self.hypotheses(np.eye(4))  # compile/warm up now, not on the first real query
@@ -220,15 +253,12 @@ class Seeder:
         po = bool(position_only)
         if n == 1:
             with self._lock:
-                _encode_into(T, self._RbT, self._tb, self._inv_reach, po, self._x1)
-                self._sess._sess.run_with_iobinding(self._raw_io, self._run_opts)
-                _decode_into(self._y1, self.K, self.M, self._periodic, self._first,
-                             self._second, self._mid, self._half, self._lower, self._upper,
-                             ref, out)
+                _encode_into(T, self._E, self._azimuth, po, self._x1, self._phi1)
+                self._run_io(self._raw_io, self._run_opts)
+                _decode_into(self._y1, self.K, self._P, self._idx, self._phi1, ref, out)
             return out
         x = np.empty((n, encoding.N_FEATURES), dtype=np.float32)
-        _encode_into(T, self._RbT, self._tb, self._inv_reach, po, x)
-        y = self.raw(x)
-        _decode_into(y, self.K, self.M, self._periodic, self._first, self._second, self._mid,
-                     self._half, self._lower, self._upper, ref, out)
+        phi = np.empty(n)
+        _encode_into(T, self._E, self._azimuth, po, x, phi)
+        _decode_into(self.raw(x), self.K, self._P, self._idx, phi, ref, out)
         return out

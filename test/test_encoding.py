@@ -21,14 +21,28 @@ def test_layout_widths(arm):
     assert sorted(cols) == list(range(lay.width))  # every column used exactly once
 
 
+def _rot_z(a):
+    T = np.eye(4)
+    T[:2, :2] = [[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]
+    return T
+
+
 def test_encode_pose_features(arm):
     rng = np.random.default_rng(1)
     T = arm.fk(arm.random_q(50, rng))
     x = encoding.encode_pose(T, arm)
     assert x.shape == (50, encoding.N_FEATURES) and x.dtype == np.float32
-    np.testing.assert_allclose(x[:, :3], T[:, :3, 3] / arm.reach, atol=1e-6)
-    np.testing.assert_allclose(x[:, 3:6], T[:, :3, 0], atol=1e-6)
-    np.testing.assert_allclose(x[:, 6:9], T[:, :3, 1], atol=1e-6)
+    Tt = T
+    if encoding.uses_azimuth(arm):  # turned about z so that y = 0, x ≥ 0
+        phi = encoding.azimuth(T, arm)
+        Tt = np.stack([_rot_z(-a) for a in phi]) @ T
+        assert np.all(np.abs(x[:, 1]) < 1e-7) and np.all(x[:, 0] >= 0)
+    else:
+        assert not encoding.azimuth(T, arm).any()
+    np.testing.assert_allclose(x[:, :3], Tt[:, :3, 3] / arm.reach, atol=1e-6)
+    np.testing.assert_allclose(x[:, 3:6], Tt[:, :3, 0], atol=1e-6)
+    np.testing.assert_allclose(x[:, 6:9], Tt[:, :3, 1], atol=1e-6)
+    np.testing.assert_allclose(x[:, 9:12], Tt[:, :3, 2], atol=1e-6)
     assert np.all(x[:, encoding.FLAG] == 1)
     assert np.all(np.abs(x[:, :3]) <= 1 + 1e-6)  # reach bounds the position
     xp = encoding.encode_pose(T, arm, position_only=True)
@@ -38,6 +52,29 @@ def test_encode_pose_features(arm):
     np.testing.assert_array_equal(mixed[::2], xp[::2])
     np.testing.assert_array_equal(mixed[1::2], x[1::2])
     np.testing.assert_array_equal(encoding.encode_pose(T[0], arm), x[:1])
+
+
+def test_azimuth_is_factored_out_exactly():
+    """FK(θ1 + a, rest) = Rz(a) FK(θ1, rest): same features, and decode adds the azimuth."""
+    assert [encoding.uses_azimuth(load_arm(n)) for n in ARMS] == [False, True, False, True]
+    for name in ("rrr_full", "ur5"):
+        arm = load_arm(name)
+        rng = np.random.default_rng(11)
+        q = arm.random_q(200, rng)
+        a = rng.uniform(-np.pi, np.pi, 200)
+        q2 = q.copy()
+        q2[:, 0] = q[:, 0] + a  # may leave the limits: FK does not care
+        T, T2 = arm.fk(q), arm.fk(q2)
+        np.testing.assert_allclose(T2, np.stack([_rot_z(v) for v in a]) @ T, atol=1e-12)
+        np.testing.assert_allclose(encoding.encode_pose(T2, arm), encoding.encode_pose(T, arm),
+                                   atol=2e-6)
+        y = encoding.encode_joints(q, arm, encoding.azimuth(T, arm))
+        np.testing.assert_allclose(y, encoding.encode_joints(q2, arm, encoding.azimuth(T2, arm)),
+                                   atol=2e-6)  # same label for the turned pose
+        back = encoding.decode(y, arm, phi=encoding.azimuth(T2, arm))[:, 0]
+        np.testing.assert_allclose(arm.fk(back), T2, atol=1e-6)
+        with pytest.raises(ValueError, match="phi"):
+            encoding.decode(y, arm)
 
 
 def test_encode_pose_is_in_base_frame():
@@ -55,9 +92,10 @@ def test_encode_pose_is_in_base_frame():
 
 def test_joint_round_trip(arm):
     q = arm.random_q(500, np.random.default_rng(3))
-    raw = encoding.encode_joints(q, arm)
+    phi = encoding.azimuth(arm.fk(q), arm)
+    raw = encoding.encode_joints(q, arm, phi)
     K = 3
-    back = encoding.decode(np.tile(raw, (1, K)), arm)
+    back = encoding.decode(np.tile(raw, (1, K)), arm, phi=phi)
     assert back.shape == (500, K, arm.dof)
     back = encoding.nearest_representative(back, arm, q[:, None, :])
     np.testing.assert_allclose(back, np.repeat(q[:, None], K, 1), atol=2e-6)
@@ -66,8 +104,9 @@ def test_joint_round_trip(arm):
 def test_decode_stays_in_limits(arm):
     rng = np.random.default_rng(4)
     raw = rng.normal(0, 3, size=(400, 2 * encoding.output_width(arm)))
-    q = encoding.nearest_representative(encoding.decode(raw, arm), arm,
-                                        rng.uniform(-20, 20, size=(400, 1, arm.dof)))
+    q = encoding.nearest_representative(
+        encoding.decode(raw, arm, phi=rng.uniform(-4, 4, 400)), arm,
+        rng.uniform(-20, 20, size=(400, 1, arm.dof)))
     assert np.all(arm.within_limits(q.reshape(-1, arm.dof)))
 
 
@@ -94,8 +133,9 @@ def test_torch_decode_matches_numpy(arm):
 
     rng = np.random.default_rng(6)
     raw = rng.normal(0, 2, size=(64, 4 * encoding.output_width(arm))).astype(np.float32)
-    want = encoding.decode(raw, arm)
-    got = decode_torch(torch.from_numpy(raw), LayoutTensors(arm)).numpy()
+    phi = rng.uniform(-np.pi, np.pi, 64)
+    want = encoding.decode(raw, arm, phi=phi)
+    got = decode_torch(torch.from_numpy(raw), LayoutTensors(arm), torch.from_numpy(phi)).numpy()
     np.testing.assert_allclose(got, want, atol=1e-12)
 
 

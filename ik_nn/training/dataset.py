@@ -68,7 +68,8 @@ def canonicalize(q, arm, position_only=None) -> np.ndarray:
 
 @dataclass
 class Dataset:
-    """features (N, F) float32, targets (N, M) float32, q (N, dof) canonical labels, T (N,4,4)."""
+    """features (N, F) float32, targets (N, M) float32, q (N, dof) canonical labels, T (N,4,4)
+    (kept only when asked: validation needs it for FK errors and the azimuth)."""
 
     features: np.ndarray
     targets: np.ndarray
@@ -100,7 +101,7 @@ def make_dataset(arm, n: int, seed: int, position_only_fraction: float = 0.25,
     T = arm.fk(q)
     q = canonicalize(q, arm, po)
     features = encoding.encode_pose(T, arm, po)
-    targets = encoding.encode_joints(q, arm)
+    targets = encoding.encode_joints(q, arm, encoding.azimuth(T, arm))
     return Dataset(features, targets, q, po, seed, arm.dh_hash, arm.name,
                    T if keep_poses else None)
 

@@ -86,6 +86,7 @@ class LayoutTensors:
         self.second = torch.tensor(lay.second)
         self.mid = torch.tensor(lay.mid)
         self.half = torch.tensor(lay.half)
+        self.azimuth = encoding.uses_azimuth(arm)
 
 
 def hypothesis_losses(raw, target, lt: LayoutTensors):
@@ -107,7 +108,7 @@ def wta_loss(raw, target, lt: LayoutTensors, eps: float = 0.05):
     return ((1.0 - eps) * best + eps * others).mean(), best
 
 
-def decode_torch(raw, lt: LayoutTensors):
+def decode_torch(raw, lt: LayoutTensors, phi=None):
     """Torch twin of :func:`ik_nn.encoding.decode`: (N, K·M) → (N, K, dof) float64."""
     n = raw.shape[0]
     r = raw.reshape(n, -1, lt.lay.width).double()
@@ -116,4 +117,7 @@ def decode_torch(raw, lt: LayoutTensors):
     q[..., per] = torch.atan2(r[..., lt.first[per]], r[..., lt.second[per]])
     u = r[..., lt.first[~per]].clamp(-1.0, 1.0)
     q[..., ~per] = lt.mid[~per] + lt.half[~per] * u
+    if lt.azimuth:
+        a = q[..., 0] + torch.as_tensor(phi, dtype=torch.float64).reshape(-1, 1)
+        q[..., 0] = torch.atan2(torch.sin(a), torch.cos(a))
     return q

@@ -78,7 +78,7 @@ def evaluate(model, arm, val, lt, batch: int = 8192):
             losses.append(float(loss) * raw.shape[0])
     model.train()
     raw = np.concatenate(raws)
-    q = encoding.decode(raw, arm)
+    q = encoding.decode(raw, arm, phi=encoding.azimuth(val.T, arm))
     _, pos, rot = best_hypothesis(arm, q, val.T, val.position_only)
     full = ~val.position_only
     m = {"val_loss": sum(losses) / len(val)}
