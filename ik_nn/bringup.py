@@ -1,0 +1,238 @@
+"""``ik-nn up``: pip-only bring-up of ik_node + sim_arm + target_publisher, in one process.
+
+No ROS install and no ``ros2 launch`` needed: the same three nodes with the same parameters
+file as launch/ik.launch.py run on one executor thread (see nodes.make_executor), one set per arm, each arm in
+its own namespace (``/ur5/target_pose``, ``/rrr/joint_command``, ...). A monitor in the same
+process prints a live line per second and a summary at the end (Ctrl-C, or ``--duration``).
+
+DDS isolation: unless already set in the environment, ``ROS_AUTOMATIC_DISCOVERY_RANGE`` is set to
+``LOCALHOST`` (nothing leaves this machine) and ``ROS_DOMAIN_ID`` to a value derived from the
+process id (1..200, printed at start: export it to watch the topics from another terminal).
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+DEFAULT_RATE = 10.0
+
+
+def add_arguments(parser):
+    parser.add_argument("--arm", action="append", metavar="ARM",
+                        help="bundled arm name or DH YAML path; repeat for several arms, each in "
+                             "its own namespace (default: ur5)")
+    parser.add_argument("--duration", type=float, default=0.0, metavar="S",
+                        help="stop after S seconds (default: run until Ctrl-C)")
+    parser.add_argument("--rate", type=float, default=DEFAULT_RATE, metavar="HZ",
+                        help=f"targets per second per arm (default {DEFAULT_RATE:g})")
+    parser.add_argument("--model", default="bundled",
+                        help="ik_node model: bundled (default), none, or a path to an .onnx file")
+    parser.add_argument("--params-file", default=None, metavar="YAML",
+                        help="ROS 2 parameters file (default: the package's config/ik_nn.yaml)")
+    parser.add_argument("--quiet", action="store_true", help="no live line, only the summary")
+
+
+def ros_environment() -> dict:
+    """Set loopback-only discovery and a domain id unless the user did; return what was set."""
+    set_here = {}
+    if "ROS_AUTOMATIC_DISCOVERY_RANGE" not in os.environ:
+        os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = set_here["ROS_AUTOMATIC_DISCOVERY_RANGE"] = (
+            "LOCALHOST")
+    if "ROS_DOMAIN_ID" not in os.environ:
+        os.environ["ROS_DOMAIN_ID"] = set_here["ROS_DOMAIN_ID"] = str(1 + os.getpid() % 200)
+    return set_here
+
+
+def _pct(values, q):
+    return float(np.percentile(values, q)) if len(values) else float("nan")
+
+
+class ArmStats:
+    """What the monitor saw on one arm's topics."""
+
+    def __init__(self, name, ns):
+        self.name, self.ns = name, ns
+        self.targets = 0
+        self.levels = []          # status level per target the node took
+        self.pos_err = []         # solved targets
+        self.rot_err = []
+        self.solve_ms = []
+        self.latency_ms = []      # target stamp -> joint_command received
+        self.commands = 0
+        self.ee_err = float("nan")  # last ee_pose vs last commanded target
+        self.commanded = None      # (4, 4) target of the last joint_command
+        self.last_target = {}     # stamp ns -> (4, 4)
+        self.window = [0, 0, 0]   # targets, statuses, solved since the last live line
+
+    def line(self, dt):
+        t, s, ok = self.window
+        self.window = [0, 0, 0]
+        recent = self.pos_err[-max(ok, 1):] if ok else []
+        lat = self.latency_ms[-max(ok, 1):] if ok else []
+        solved = 100.0 * ok / s if s else float("nan")
+        return (f"{self.ns}: {t / dt:5.1f} targets/s, solved {solved:5.1f} %, "
+                f"median pos err {_pct(recent, 50):.1e} m, latency {_pct(lat, 50):.2f} ms")
+
+    def summary(self):
+        n = len(self.levels)
+        ok = self.levels.count(0)
+        lines = [
+            f"{self.ns} ({self.name}): {self.targets} targets published, {n} taken by ik_node, "
+            f"{ok} solved ({100.0 * ok / n if n else 0.0:.1f} %), {self.commands} commands",
+            f"  pos err  median {_pct(self.pos_err, 50):.2e} m    max {max(self.pos_err, default=float('nan')):.2e} m",
+            f"  rot err  median {_pct(self.rot_err, 50):.2e} rad  max {max(self.rot_err, default=float('nan')):.2e} rad",
+            f"  solve    p50 {_pct(self.solve_ms, 50):.3f} ms  p99 {_pct(self.solve_ms, 99):.3f} ms",
+            f"  latency  p50 {_pct(self.latency_ms, 50):.3f} ms  p99 {_pct(self.latency_ms, 99):.3f} ms"
+            "  (target stamp -> joint_command received)",
+            f"  sim_arm  end-effector vs last commanded target: {self.ee_err:.2e} m",
+        ]
+        return "\n".join(lines)
+
+
+def _monitor(rclpy_node_cls, stats_by_ns):
+    """A node subscribing to every arm's topics and filling its ArmStats."""
+    from diagnostic_msgs.msg import DiagnosticArray
+    from geometry_msgs.msg import PoseStamped
+    from sensor_msgs.msg import JointState
+
+    from . import ros_conversions as rc
+
+    node = rclpy_node_cls("ik_nn_up_monitor")
+
+    def now_ns():
+        return node.get_clock().now().nanoseconds
+
+    for ns, st in stats_by_ns.items():
+        def on_target(msg, st=st):
+            st.targets += 1
+            st.window[0] += 1
+            key = rc.stamp_to_ns(msg.header.stamp)
+            st.last_target[key] = rc.pose_to_matrix(msg.pose)
+            if len(st.last_target) > 100:
+                st.last_target.pop(next(iter(st.last_target)))
+
+        def on_status(msg, st=st):
+            s = msg.status[0]
+            level = s.level[0] if isinstance(s.level, (bytes, bytearray)) else int(s.level)
+            kv = {v.key: v.value for v in s.values}
+            st.levels.append(level)
+            st.window[1] += 1
+            st.solve_ms.append(float(kv.get("solve_time_ms", "nan")))
+            if level == 0:
+                st.window[2] += 1
+                st.pos_err.append(float(kv["pos_err"]))
+                st.rot_err.append(float(kv["rot_err"]))
+
+        def on_command(msg, st=st):
+            st.commands += 1
+            st.latency_ms.append((now_ns() - rc.stamp_to_ns(msg.header.stamp)) * 1e-6)
+            st.commanded = st.last_target.get(rc.stamp_to_ns(msg.header.stamp))
+
+        def on_ee(msg, st=st):
+            T = st.commanded
+            if T is not None:
+                st.ee_err = float(np.linalg.norm(rc.pose_to_matrix(msg.pose)[:3, 3] - T[:3, 3]))
+
+        node.create_subscription(PoseStamped, f"{ns}/target_pose", on_target, 100)
+        node.create_subscription(DiagnosticArray, f"{ns}/ik_status", on_status, 100)
+        node.create_subscription(JointState, f"{ns}/joint_command", on_command, 100)
+        node.create_subscription(PoseStamped, f"{ns}/ee_pose", on_ee, 10)
+    return node
+
+
+def run(args) -> int:
+    set_here = ros_environment()
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+    from rclpy.node import Node
+    from rclpy.parameter import Parameter
+
+    from .arm import load_arm
+    from .nodes import make_executor, startup_errors
+    from .nodes.ik_node import IKNode
+    from .nodes.sim_arm import SimArm
+    from .nodes.target_publisher import TargetPublisher
+    from .resources import config_path
+
+    arms = args.arm or ["ur5"]
+    params_file = args.params_file or str(config_path("ik_nn.yaml"))
+    if not os.path.isfile(params_file):
+        print(f"ik-nn up: error: {params_file}: no such parameters file")
+        return 1
+    if not args.rate > 0:
+        print("ik-nn up: error: --rate must be > 0")
+        return 1
+    env = " ".join(f"{k}={os.environ[k]}" for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE"))
+    print(f"ik-nn up: {env}" + (" (set by ik-nn up)" if set_here else ""), flush=True)
+
+    rclpy.init(args=None)
+    nodes, stats, code = [], {}, 0
+    executor = make_executor()
+    try:
+        try:
+            for spec in arms:
+                arm = load_arm(spec)
+                ns = "/" + arm.name
+                if ns in stats:
+                    raise ValueError(f"arm {arm.name!r} given twice (one namespace per arm)")
+                common = {"namespace": ns, "cli_args": ["--ros-args", "--params-file", params_file]}
+                arm_param = Parameter("arm", value=spec)
+                nodes.append(IKNode(parameter_overrides=[
+                    arm_param, Parameter("model", value=args.model)], **common))
+                nodes.append(SimArm(parameter_overrides=[arm_param], **common))
+                nodes.append(TargetPublisher(parameter_overrides=[
+                    arm_param, Parameter("rate", value=float(args.rate))], **common))
+                stats[ns] = ArmStats(arm.name, ns)
+        except startup_errors() as exc:
+            print(f"ik-nn up: error: {exc}", flush=True)
+            return 1
+        nodes.append(_monitor(Node, stats))
+        for n in nodes:
+            executor.add_node(n)
+        print(f"ik-nn up: {', '.join(stats)} running"
+              + (f" for {args.duration:g} s" if args.duration > 0 else "; Ctrl-C to stop"),
+              flush=True)
+        start = last = time.monotonic()
+        while rclpy.ok():
+            executor.spin_once(timeout_sec=0.05)
+            now = time.monotonic()
+            if now - last >= 1.0:
+                if not args.quiet:
+                    line = " | ".join(st.line(now - last) for st in stats.values())
+                    print(f"[{now - start:6.1f} s] {line}", flush=True)
+                last = now
+            if args.duration > 0 and now - start >= args.duration:
+                break
+    except (KeyboardInterrupt, ExternalShutdownException):
+        print("\nik-nn up: stopping (Ctrl-C)", flush=True)
+    finally:
+        executor.shutdown()
+        for n in nodes:
+            n.destroy_node()
+        rclpy.try_shutdown()
+    if stats:
+        print("summary:")
+        for st in stats.values():
+            print(st.summary())
+            if not st.levels.count(0):
+                code = 1
+    return code
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="ik-nn up", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    try:
+        return run(parser.parse_args(argv))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
