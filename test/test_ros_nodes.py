@@ -348,3 +348,29 @@ def test_bad_arm_or_model_file_is_a_clear_error_at_start(tmp_path, case):
 def test_domain_isolation_settings():
     assert os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
     assert 1 <= int(os.environ["ROS_DOMAIN_ID"]) <= 200
+
+
+def test_target_curve_stays_inside_limits_and_within_joint_speeds(tmp_path):
+    from ik_nn.nodes.target_publisher import SPEED_FRACTION, curve_period, joint_curve, load_poses
+
+    for name in ("rrr", "ur5"):
+        arm = ik_nn.load_arm(name)
+        period = curve_period(arm, 10.0, 0.4)
+        assert period >= 10.0
+        t = np.linspace(0, 2 * period, 4001)
+        phase = np.random.default_rng(0).uniform(0, 2 * math.pi, arm.dof)
+        q = np.array([joint_curve(arm, ti, period, 0.4, phase) for ti in t])
+        assert np.all(arm.within_limits(q))
+        speed = np.abs(np.diff(q, axis=0)) / np.diff(t)[:, None]
+        assert np.all(speed <= SPEED_FRACTION * arm.velocity * (1 + 1e-3))
+        assert np.allclose(q[0], q[2000], atol=1e-9)   # closed loop
+    good = tmp_path / "poses.yaml"
+    good.write_text("frame_id: world\nposes:\n  - {position: [0.1, 0, 0.2], "
+                    "orientation: [0, 0, 0.6, 0.8]}\n  - {position: [0, 0.1, 0.2]}\n")
+    frame, poses = load_poses(str(good))
+    assert frame == "world" and len(poses) == 2
+    assert np.allclose(poses[0][:3, :3], rc.quat_to_matrix(0, 0, 0.6, 0.8))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("poses:\n  - {position: [0.1, 0]}\n")
+    with pytest.raises(ValueError, match="bad.yaml: poses\\[0\\]"):
+        load_poses(str(bad))

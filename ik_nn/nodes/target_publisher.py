@@ -5,7 +5,9 @@ inside the joint limits::
 
     q_i(t) = mid_i + amplitude * half_range_i * sin(2 pi (1 + i mod 3) t / period + phase_i)
 
-(``phase_i`` drawn once from ``seed``), so every target is reachable by construction.
+(``phase_i`` drawn once from ``seed``), so every target is reachable by construction. The period
+is lengthened when needed so that no joint has to move faster than :data:`SPEED_FRACTION` of its
+velocity limit: sim_arm can follow the path.
 
 With ``poses_file`` set, the poses of that YAML file are published in turn instead::
 
@@ -26,6 +28,17 @@ from rclpy.node import Node
 from .. import ros_conversions as rc
 from ..arm import load_arm
 from . import ConfigError, declare, run
+
+
+SPEED_FRACTION = 0.8
+
+
+def curve_period(arm, period: float, amplitude: float) -> float:
+    """``period``, or longer so the curve's peak joint speed is SPEED_FRACTION of the limits."""
+    half = 0.5 * (arm.upper - arm.lower)
+    freq = 1.0 + np.arange(arm.dof) % 3
+    needed = np.max(amplitude * half * 2 * math.pi * freq / (SPEED_FRACTION * arm.velocity))
+    return max(float(period), float(needed))
 
 
 def joint_curve(arm, t: float, period: float, amplitude: float, phase) -> np.ndarray:
@@ -81,7 +94,8 @@ class TargetPublisher(Node):
         rate = declare(self, "rate", 10.0, "Targets per second")
         self.base_frame = declare(self, "base_frame", "base_link", "frame_id of the targets")
         self.path_period = declare(self, "period", 10.0,
-                                   "Duration (s) of one loop of the joint-space curve")
+                                   "Duration (s) of one loop of the joint-space curve (lengthened if a "
+                                   "joint would need more than 80 % of its velocity limit)")
         self.amplitude = declare(self, "amplitude", 0.4,
                                  "Fraction of each joint's half range the curve sweeps (0..1]")
         seed = declare(self, "seed", 0, "Random seed of the curve's phases")
@@ -93,6 +107,7 @@ class TargetPublisher(Node):
         if not 0 < self.amplitude <= 1:
             raise ConfigError(f"parameter 'amplitude' must be in (0, 1], got {self.amplitude}")
         self.arm = load_arm(arm)
+        self.path_period = curve_period(self.arm, self.path_period, self.amplitude)
         self.phase = np.random.default_rng(seed).uniform(0, 2 * math.pi, self.arm.dof)
         self.poses = None
         self.frame = self.base_frame
@@ -103,7 +118,8 @@ class TargetPublisher(Node):
         self._t0 = self.get_clock().now()
         self.pub = self.create_publisher(PoseStamped, "target_pose", 10)
         self.timer = self.create_timer(1.0 / rate, self._tick)
-        what = f"{len(self.poses)} poses from {poses_file}" if self.poses else "a joint-space curve"
+        what = (f"{len(self.poses)} poses from {poses_file}" if self.poses
+                else f"a joint-space curve ({self.path_period:.3g} s per loop)")
         self.get_logger().info(f"arm {self.arm.name}: {what} at {rate:g} Hz")
 
     def target(self, t: float) -> np.ndarray:
