@@ -103,17 +103,22 @@ def _plot(rows, path):
     import matplotlib.pyplot as plt
 
     ep = [r["epoch"] for r in rows]
+
+    def curve(a, key, *fmt, **kw):
+        if key in rows[0]:
+            a.semilogy(ep, [r[key] for r in rows], *fmt, **kw)
+
     fig, ax = plt.subplots(1, 3, figsize=(15, 4))
-    ax[0].semilogy(ep, [r["train_loss"] for r in rows], label="train (relaxed WTA)")
-    ax[0].semilogy(ep, [r["val_loss"] for r in rows], label="validation (best hypothesis)")
-    ax[0].set_title("loss ≈ Σ Δq² (rad²)")
-    ax[1].semilogy(ep, [r["pos_med_mm"] for r in rows], label="full pose, median")
-    ax[1].semilogy(ep, [r["pos_p90_mm"] for r in rows], "--", label="full pose, p90")
-    if "po_pos_med_mm" in rows[0]:
-        ax[1].semilogy(ep, [r["po_pos_med_mm"] for r in rows], label="position only, median")
+    curve(ax[0], "train_loss", label="train (relaxed WTA)")
+    curve(ax[0], "val_loss", label="validation (best hypothesis)")
+    ax[0].set_title("loss ≈ Σ w·Δq² (rad²)")
+    curve(ax[1], "pos_med_mm", label="full pose, median")
+    curve(ax[1], "pos_p90_mm", "--", label="full pose, p90")
+    curve(ax[1], "po_pos_med_mm", label="position only, median")
+    curve(ax[1], "po_pos_p90_mm", "--", label="position only, p90")
     ax[1].set_title("best-hypothesis position error (mm)")
-    ax[2].semilogy(ep, [r["rot_med_deg"] for r in rows], label="median")
-    ax[2].semilogy(ep, [r["rot_p90_deg"] for r in rows], "--", label="p90")
+    curve(ax[2], "rot_med_deg", label="median")
+    curve(ax[2], "rot_p90_deg", "--", label="p90")
     ax[2].set_title("best-hypothesis rotation error (deg)")
     for a in ax:
         a.set_xlabel("epoch")
