@@ -114,16 +114,17 @@ def _monitor(rclpy_node_cls, stats_by_ns):
                 st.last_target.pop(next(iter(st.last_target)))
 
         def on_status(msg, st=st):
-            s = msg.status[0]
-            level = s.level[0] if isinstance(s.level, (bytes, bytearray)) else int(s.level)
-            kv = {v.key: v.value for v in s.values}
-            st.levels.append(level)
-            st.window[1] += 1
-            st.solve_ms.append(float(kv.get("solve_time_ms", "nan")))
-            if level == 0:
-                st.window[2] += 1
-                st.pos_err.append(float(kv["pos_err"]))
-                st.rot_err.append(float(kv["rot_err"]))
+            for s in msg.status:   # the target handled, after any it superseded
+                level = s.level[0] if isinstance(s.level, (bytes, bytearray)) else int(s.level)
+                kv = {v.key: v.value for v in s.values}
+                st.levels.append(level)
+                st.window[1] += 1
+                if kv.get("code") != "superseded":
+                    st.solve_ms.append(float(kv.get("solve_time_ms", "nan")))
+                if level == 0:
+                    st.window[2] += 1
+                    st.pos_err.append(float(kv["pos_err"]))
+                    st.rot_err.append(float(kv["rot_err"]))
 
         def on_command(msg, st=st):
             st.commands += 1

@@ -153,9 +153,18 @@ class Probe:
 
 
 # ------------------------------------------------------------------ messages
-def status_values(array_msg) -> dict:
-    """Key-values (plus level and message) of the single status in an ik_status message."""
-    st = array_msg.status[0]
+def status_values(array_msg, index: int = -1) -> dict:
+    """Key-values (plus level and message) of one status of an ik_status message (the last:
+    the target the message is about; earlier ones are targets it superseded)."""
+    return _status_dict(array_msg.status[index])
+
+
+def all_statuses(arrays) -> list:
+    """Every status in a list of ik_status messages, as dicts, in order."""
+    return [_status_dict(st) for arr in arrays for st in arr.status]
+
+
+def _status_dict(st) -> dict:
     out = {kv.key: kv.value for kv in st.values}
     out["level"] = st.level[0] if isinstance(st.level, (bytes, bytearray)) else int(st.level)
     out["message"] = st.message

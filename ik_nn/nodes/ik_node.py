@@ -8,20 +8,26 @@ Topics (relative: push the node into a namespace to run several arms):
   alone seeds;
 * pub ``joint_command`` (sensor_msgs/JointState): only for solved targets; names, positions and
   the target's header stamp;
-* pub ``ik_status`` (diagnostic_msgs/DiagnosticArray): one status per target taken: level OK
-  (message ``solved``), WARN (well-formed target not commanded: unreachable, joint jump) or ERROR
-  (malformed target, solver error); values ``code``, ``pos_err``, ``rot_err``, ``iterations``,
-  ``solve_time_ms``, ``seed``, ``target_stamp`` and ``note``.
+* pub ``ik_status`` (diagnostic_msgs/DiagnosticArray): one DiagnosticStatus per target taken:
+  level OK (message ``solved``), WARN (well-formed target not commanded: unreachable, joint jump,
+  superseded) or ERROR (malformed target, solver error); values ``code``, ``pos_err``,
+  ``rot_err``, ``iterations``, ``solve_time_ms``, ``seed``, ``target_stamp``, ``joint_jump`` and
+  ``note`` (see docs/ros.md). One message per target handled (header.stamp = its stamp, its
+  status last), preceded in the same message by the statuses of the targets it superseded.
 
-Flood control: the target subscription keeps a depth-1 KEEP_LAST queue and the callback solves
-in place. While a solve runs on the (single-threaded) executor, newer targets overwrite the one
-waiting in the middleware, so the next solve always takes the latest target and nothing queues:
-a target superseded before the node took it is dropped without a status.
+Flood control (latest wins, bounded): the target subscription is KEEP_LAST with depth
+:data:`TARGET_QUEUE_DEPTH`, and the callback, before solving, takes every further target already
+waiting in that queue (the same ``take_message`` call rclpy's executors use) and solves only the
+newest; each target skipped that way gets a WARN ``superseded`` status and no command. So a burst
+of N targets costs one solve, never N, whatever the executor, and the queue depth only absorbs
+short stalls of the process (a loaded machine) instead of losing targets. Targets the middleware
+dropped from a full queue (more than the depth arrived during one solve) get no status.
 """
 from __future__ import annotations
 
 import math
 import time
+from array import array
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -35,6 +41,9 @@ from ..arm import load_arm
 from . import ConfigError, declare, run
 
 LOG_THROTTLE_S = 2.0
+TARGET_QUEUE_DEPTH = 10
+STATUS_KEYS = ("code", "pos_err", "rot_err", "iterations", "solve_time_ms", "seed",
+               "target_stamp", "joint_jump", "note")
 
 OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
 
@@ -68,16 +77,26 @@ class IKNode(Node):
         self.joint_names = tuple(self.arm.joint_names)
         self._origin = self.arm.base[:3, 3].copy()
         self._current = None          # (dof,) latest joint_states, or None
-        self.counts = {"targets": 0, "solved": 0}
+        self.counts = {"targets": 0, "solved": 0, "superseded": 0}
+        self._skipped = []            # targets superseded while taking the newest one
         self._warm_up()
 
         latest = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
                             reliability=ReliabilityPolicy.RELIABLE)
+        targets = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=TARGET_QUEUE_DEPTH,
+                             reliability=ReliabilityPolicy.RELIABLE)
+        self._cmd_msg = rc.joint_state(self.joint_names, np.zeros(self.arm.dof))
+        self._status_values = [KeyValue(key=k) for k in STATUS_KEYS]
+        self._status_msg = DiagnosticArray(status=[DiagnosticStatus(
+            name=f"{self.get_fully_qualified_name()}: target", hardware_id=self.arm.name,
+            values=self._status_values)])
+        self._status_values = self._status_msg.status[0].values
         self.cmd_pub = self.create_publisher(JointState, "joint_command", 10)
         self.status_pub = self.create_publisher(DiagnosticArray, "ik_status", 10)
         self.create_subscription(JointState, "joint_states", self._on_joint_state,
                                  latest)
-        self.create_subscription(PoseStamped, "target_pose", self._on_target, latest)
+        self._target_sub = self.create_subscription(PoseStamped, "target_pose", self._on_target,
+                                                    targets)
         self.get_logger().info(
             f"arm {self.arm.name} ({self.arm.dof} joints) from {self.arm.path}; "
             f"model {p['model'] or 'none'}; base_frame '{self.base_frame}'; ready")
@@ -141,11 +160,31 @@ class IKNode(Node):
     def _on_target(self, msg):
         t0 = time.perf_counter()
         self.counts["targets"] += 1
+        self._skipped = []
         try:
+            msg = self._latest_target(msg, t0)
             self._solve_target(msg, t0)
         except Exception as exc:  # never let one target take the node down
             self.get_logger().error(f"solver error: {exc!r}", throttle_duration_sec=LOG_THROTTLE_S)
             self._status(msg, ERROR, "solver_error", f"solver error: {exc}", t0)
+
+    def _latest_target(self, msg, t0):
+        """The newest target received so far: drain the subscription's queue; every target
+        skipped that way gets a WARN ``superseded`` status (and no command), sent in the same
+        DiagnosticArray as the newest target's status: one publish however long the backlog."""
+        sub = self._target_sub
+        while True:
+            try:
+                with sub.handle:   # what rclpy's executors and wait_for_message do to take one
+                    taken = sub.handle.take_message(sub.msg_type, sub.raw)
+            except Exception:      # an rclpy without this (internal) call: no draining
+                return msg
+            if taken is None:
+                return msg
+            self.counts["targets"] += 1
+            self.counts["superseded"] += 1
+            self._skipped.append(msg)   # reported with the newest one's status, in one message
+            msg = taken[0]
 
     def _solve_target(self, msg, t0):
         check = rc.check_pose(msg, self.base_frame, self.accept_empty_frame)
@@ -183,30 +222,50 @@ class IKNode(Node):
                 self.get_logger().warning(reason, throttle_duration_sec=LOG_THROTTLE_S)
                 self._status(msg, WARN, "joint_jump", reason, t0, values, seed_name, check.note)
                 return
-        self.cmd_pub.publish(rc.joint_state(self.joint_names, q, stamp=msg.header.stamp))
+        self._command(q, msg.header.stamp)
         self.counts["solved"] += 1
         self._status(msg, OK, "solved", "solved", t0, values, seed_name, check.note)
 
     # ------------------------------------------------------------------ status
     def _status(self, msg, level, code, message, t0, values=None, seed="", note=""):
+        # one message object, refilled: publish() serialises it at once, and building a fresh
+        # DiagnosticArray per target costs more than solving one
         values = values or {}
-        kv = {"code": code,
-              "pos_err": _fmt(values.get("pos_err", math.nan)),
-              "rot_err": _fmt(values.get("rot_err", math.nan)),
-              "iterations": str(values.get("iterations", 0)),
-              "solve_time_ms": f"{(time.perf_counter() - t0) * 1e3:.4f}",
-              "seed": seed,
-              "target_stamp": f"{msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d}",
-              "note": note}
-        if "joint_jump" in values:
-            kv["joint_jump"] = _fmt(values["joint_jump"])
-        status = DiagnosticStatus(level=level, name=f"{self.get_fully_qualified_name()}: target",
-                                  message=message, hardware_id=self.arm.name,
-                                  values=[KeyValue(key=k, value=v) for k, v in kv.items()])
-        arr = DiagnosticArray(status=[status])
+        v = self._status_values
+        v[0].value = code
+        v[1].value = _fmt(values.get("pos_err", math.nan))
+        v[2].value = _fmt(values.get("rot_err", math.nan))
+        v[3].value = str(values.get("iterations", 0))
+        v[4].value = f"{(time.perf_counter() - t0) * 1e3:.4f}"
+        v[5].value = seed
+        v[6].value = f"{msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d}"
+        v[7].value = _fmt(values.get("joint_jump", math.nan))
+        v[8].value = note
+        st = self._status_msg.status[0]
+        st.level = level
+        st.message = message
+        arr = self._status_msg
+        if self._skipped:
+            arr = DiagnosticArray(status=[self._superseded(m) for m in self._skipped] + [st])
+            self._skipped = []
         arr.header.stamp = msg.header.stamp
         arr.header.frame_id = msg.header.frame_id
         self.status_pub.publish(arr)
+
+    def _superseded(self, msg):
+        values = dict.fromkeys(STATUS_KEYS, "")
+        values.update(code="superseded", pos_err="nan", rot_err="nan", iterations="0",
+                      solve_time_ms="0", joint_jump="nan",
+                      target_stamp=f"{msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d}")
+        return DiagnosticStatus(
+            level=WARN, name=self._status_msg.status[0].name, hardware_id=self.arm.name,
+            message="superseded: a newer target arrived before this one was solved",
+            values=[KeyValue(key=k, value=v) for k, v in values.items()])
+
+    def _command(self, q, stamp):
+        self._cmd_msg.header.stamp = stamp
+        self._cmd_msg.position = array("d", q)
+        self.cmd_pub.publish(self._cmd_msg)
 
 
 def _fmt(x: float) -> str:
