@@ -99,7 +99,8 @@ class IKNode(Node):
                                                     targets)
         self.get_logger().info(
             f"arm {self.arm.name} ({self.arm.dof} joints) from {self.arm.path}; "
-            f"model {p['model'] or 'none'}; base_frame '{self.base_frame}'; ready")
+            f"model {getattr(self.solver, 'model_path', None) or 'none (no network)'}; "
+            f"base_frame '{self.base_frame}'; ready")
 
     # ------------------------------------------------------------------ parameters
     def _declare_parameters(self) -> dict:
