@@ -6,7 +6,7 @@ receives ``joint_command`` and ``ik_status`` on its executor thread. Reported: l
 (publish to command receipt, one clock), targets lost (neither a command nor a status came back),
 solved fraction, and the node's resident memory (RSS) after warm-up and at the end.
 
-Targets (``--targets``): ``path`` (default) is a smooth joint-space curve through FK, like a
+Targets (``--stream``): ``path`` (default) is a smooth joint-space curve through FK, like a
 streaming teleop or trajectory; ``random`` are FK poses of uniform random joints (worst case for
 seeding). ``--feedback`` echoes every command back as ``joint_states`` (a perfect arm), so the
 node seeds from the current joints as it does with sim_arm.
@@ -31,27 +31,36 @@ TARGET_P50_MS, TARGET_P99_MS = 1.0, 5.0
 
 
 def add_arguments(parser):
-    parser.add_argument("--arm", default="ur5", help="bundled arm name or DH YAML path (ur5)")
-    parser.add_argument("--model", default="bundled",
-                        help="ik_node model: bundled (default), none, or an .onnx path")
-    parser.add_argument("--rate", type=float, default=1000.0, metavar="HZ",
-                        help="targets per second (default 1000)")
-    parser.add_argument("--duration", type=float, default=60.0, metavar="S",
-                        help="measured seconds (default 60), after --warmup")
-    parser.add_argument("--warmup", type=float, default=2.0, metavar="S",
-                        help="seconds published but not measured first (default 2)")
-    parser.add_argument("--targets", choices=("path", "random"), default="path",
-                        help="smooth joint-space path (default) or random reachable poses")
-    parser.add_argument("--feedback", action="store_true",
-                        help="echo commands back as joint_states (the node seeds from them)")
-    parser.add_argument("--timeout", type=float, default=0.02,
-                        help="ik_node's per-target time budget, s (default 0.02)")
-    parser.add_argument("--profile", metavar="PATH",
-                        help="run ik_node under cProfile and write its profile to PATH")
-    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    parser.add_argument("--check", action="store_true",
-                        help=f"exit 1 unless p50 <= {TARGET_P50_MS:g} ms, p99 <= "
-                             f"{TARGET_P99_MS:g} ms and no target was lost")
+    """Add the bench's options to ``parser`` (or an argument group of ``ik-nn bench``'s parser);
+    an option string the parser already has (``--json``) is shared, not added twice."""
+    import argparse
+
+    def add(*names, **kw):
+        try:
+            parser.add_argument(*names, **kw)
+        except argparse.ArgumentError:   # already there (the host command's own --json)
+            pass
+
+    add("--arm", default="ur5", help="ROS bench: bundled arm name or DH YAML path (ur5)")
+    add("--model", default="bundled",
+        help="ROS bench: ik_node model: bundled (default), none, or an .onnx path")
+    add("--rate", type=float, default=1000.0, metavar="HZ",
+        help="ROS bench: targets per second (default 1000)")
+    add("--duration", type=float, default=60.0, metavar="S",
+        help="ROS bench: measured seconds (default 60), after --warmup")
+    add("--warmup", type=float, default=2.0, metavar="S",
+        help="ROS bench: seconds published but not measured first (default 2)")
+    add("--stream", choices=("path", "random"), default="path",
+        help="ROS bench: targets along a smooth joint-space path (default) or random poses")
+    add("--feedback", action="store_true",
+        help="ROS bench: echo commands back as joint_states (the node seeds from them)")
+    add("--timeout", type=float, default=0.02,
+        help="ROS bench: ik_node's per-target time budget, s (default 0.02)")
+    add("--profile", metavar="PATH", help="ROS bench: cProfile ik_node into PATH")
+    add("--json", metavar="PATH", help="also write the results as JSON")
+    add("--check", action="store_true",
+        help=f"ROS bench: exit 1 unless p50 <= {TARGET_P50_MS:g} ms, p99 <= {TARGET_P99_MS:g} ms "
+             "and no target was lost")
 
 
 def rss_mib(pid: int) -> float:
@@ -263,13 +272,13 @@ def report(r: dict) -> str:
 def run(args) -> int:
     try:
         r = measure(arm=args.arm, model=args.model, rate=args.rate, duration=args.duration,
-                    warmup=args.warmup, targets=args.targets, feedback=args.feedback,
+                    warmup=args.warmup, targets=args.stream, feedback=args.feedback,
                     timeout=args.timeout, profile=args.profile)
     except (RuntimeError, ValueError) as exc:
         print(f"ik-nn bench --ros: error: {exc}")
         return 1
     print(report(r))
-    if args.json:
+    if getattr(args, "json", None):
         Path(args.json).write_text(json.dumps(r, indent=2))
     met = (r["latency_ms"]["p50"] <= TARGET_P50_MS and r["latency_ms"]["p99"] <= TARGET_P99_MS
            and r["lost"] == 0)

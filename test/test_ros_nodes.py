@@ -381,3 +381,72 @@ def test_target_curve_stays_inside_limits_and_within_joint_speeds(tmp_path):
     bad.write_text("poses:\n  - {position: [0.1, 0]}\n")
     with pytest.raises(ValueError, match="bad.yaml: poses\\[0\\]"):
         load_poses(str(bad))
+
+
+# ---------------------------------------------------------------------------------- ik-nn up
+def _up(args, **kw):
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "ik_nn.cli", "up", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+
+
+def _solved_fraction(out, ns):
+    import re
+
+    m = re.search(rf"{ns} \(\w+\): (\d+) targets published, (\d+) taken by ik_node, (\d+) solved",
+                  out)
+    assert m, out
+    published, taken, solved = map(int, m.groups())
+    return published, solved / max(taken, 1)
+
+
+def test_ik_nn_up_runs_two_arms_for_a_duration_and_summarises():
+    proc = _up(["--arm", "rrr", "--arm", "ur5", "--duration", "5", "--rate", "20"])
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    assert "targets/s" in out and "summary:" in out
+    assert f"ROS_DOMAIN_ID={DOMAIN}" in out and "(set by ik-nn up)" not in out
+    for ns in ("/rrr", "/ur5"):
+        published, solved = _solved_fraction(out, ns)
+        assert published >= 50 and solved >= 0.95, out
+
+
+def test_ik_nn_up_stops_cleanly_on_sigint():
+    import signal
+    import subprocess
+    import time
+
+    proc = _up(["--arm", "rrr", "--rate", "20", "--model", "none"])
+    lines = []
+    deadline = time.monotonic() + 90
+    try:
+        for line in proc.stdout:   # wait for the first live line, then Ctrl-C
+            lines.append(line)
+            if "targets/s" in line or time.monotonic() > deadline:
+                break
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    out = "".join(lines) + rest
+    assert proc.returncode == 0, out
+    assert "stopping (Ctrl-C)" in out and "summary:" in out
+    assert "Traceback" not in out
+
+
+def test_ik_nn_up_sets_localhost_discovery_and_a_domain_only_when_unset(monkeypatch):
+    from ik_nn.bringup import ros_environment
+
+    monkeypatch.delenv("ROS_DOMAIN_ID")
+    monkeypatch.delenv("ROS_AUTOMATIC_DISCOVERY_RANGE")
+    set_here = ros_environment()
+    assert os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
+    assert 1 <= int(os.environ["ROS_DOMAIN_ID"]) <= 200
+    assert set(set_here) == {"ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE"}
+    monkeypatch.setenv("ROS_DOMAIN_ID", "7")
+    monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "OFF")
+    assert ros_environment() == {}
+    assert os.environ["ROS_DOMAIN_ID"] == "7"
