@@ -72,9 +72,13 @@ def add_arguments(p):
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _command(argv):
+def _command(argv, module=False):
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    prefix = f"torchrun --nproc_per_node={world} -m ik_nn.cli" if world > 1 else "ik-nn"
+    target = "ik_nn.training.cli" if module else "ik_nn.cli"
+    if world > 1:
+        prefix = f"torchrun --nproc_per_node={world} -m {target}"
+    else:
+        prefix = "python -m ik_nn.training.cli" if module else "ik-nn"
     return " ".join([prefix] + [shlex.quote(a) for a in argv])
 
 
@@ -101,6 +105,8 @@ def run(args) -> int:
                          dataset=args.dataset or "", log_dir=log_dir, quiet=args.quiet, **cfg)
     if sys.argv[1:2] == ["train"]:
         command = _command(sys.argv[1:])
+    elif sys.argv and sys.argv[0].endswith(os.path.join("training", "cli.py")):
+        command = _command(sys.argv[1:], module=True)
     else:  # called from Python (tests): record the resolved configuration instead
         command = f"ik_nn.training.cli.run(arm={args.arm!r}, arch={args.arch!r}, seed={args.seed}, {cfg})"
     model, summary = train(arm, config, command)
@@ -127,3 +133,17 @@ def run(args) -> int:
         dist.barrier()
         dist.destroy_process_group()
     return 0
+
+
+def main(argv=None) -> int:
+    """``python -m ik_nn.training.cli ARM ...``: the same as ``ik-nn train ARM ...``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m ik_nn.training.cli",
+                                     description="train an arm's seeding network and export it")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
