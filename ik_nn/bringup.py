@@ -151,7 +151,7 @@ def run(args) -> int:
     from rclpy.parameter import Parameter
 
     from .arm import load_arm
-    from .nodes import make_executor, startup_errors
+    from .nodes import init_ros, make_executor, startup_errors
     from .nodes.ik_node import IKNode
     from .nodes.sim_arm import SimArm
     from .nodes.target_publisher import TargetPublisher
@@ -168,7 +168,7 @@ def run(args) -> int:
     env = " ".join(f"{k}={os.environ[k]}" for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE"))
     print(f"ik-nn up: {env}" + (" (set by ik-nn up)" if set_here else ""), flush=True)
 
-    rclpy.init(args=None)
+    stop = init_ros()   # Ctrl-C sets a flag the loop below polls
     nodes, stats, code = [], {}, 0
     executor = make_executor()
     try:
@@ -197,6 +197,9 @@ def run(args) -> int:
               flush=True)
         start = last = time.monotonic()
         while rclpy.ok():
+            if stop.is_set():
+                print("\nik-nn up: stopping (Ctrl-C)", flush=True)
+                break
             executor.spin_once(timeout_sec=0.05)
             now = time.monotonic()
             if now - last >= 1.0:
@@ -213,6 +216,7 @@ def run(args) -> int:
         for n in nodes:
             n.destroy_node()
         rclpy.try_shutdown()
+        stop.restore()
     if stats:
         print("summary:")
         for st in stats.values():

@@ -70,26 +70,61 @@ def make_executor():
     return SingleThreadedExecutor()
 
 
-def spin(*nodes):
-    """Spin ``nodes`` on :func:`make_executor` until Ctrl-C or shutdown."""
+class StopFlag:
+    """SIGINT/SIGTERM set a flag that the spin loop polls (every 0.2 s at most), instead of
+    raising KeyboardInterrupt wherever the process happens to be: shutdown is always orderly."""
+
+    def __init__(self):
+        import signal
+        import threading
+
+        self.event = threading.Event()
+        self._previous = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handler)
+
+    def _handler(self, signum, frame):
+        self.event.set()
+
+    def is_set(self) -> bool:
+        return self.event.is_set()
+
+    def restore(self):
+        import signal
+
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def init_ros(args=None) -> StopFlag:
+    """``rclpy.init`` without rclpy's own signal handlers, and a :class:`StopFlag`."""
+    import rclpy
+    from rclpy.signals import SignalHandlerOptions
+
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    return StopFlag()
+
+
+def spin(*nodes, stop: StopFlag | None = None):
+    """Spin ``nodes`` on :func:`make_executor` until ``stop`` is set or rclpy shuts down."""
     import rclpy
 
     executor = make_executor()
     for node in nodes:
         executor.add_node(node)
     try:
-        while rclpy.ok():
+        while rclpy.ok() and not (stop and stop.is_set()):
             executor.spin_once(timeout_sec=0.2)
     finally:
         executor.shutdown()
 
 
 def run(node_factory, name: str, args=None) -> int:
-    """``rclpy.init``, build the node, spin until Ctrl-C or shutdown; return the exit code."""
+    """Init, build the node, spin until Ctrl-C (SIGINT) or SIGTERM; return the exit code."""
     import rclpy
     from rclpy.executors import ExternalShutdownException
 
-    rclpy.init(args=args)
+    stop = init_ros(args)
     node = None
     try:
         try:
@@ -97,11 +132,12 @@ def run(node_factory, name: str, args=None) -> int:
         except startup_errors() as exc:
             rclpy.logging.get_logger(name).fatal(f"cannot start: {exc}")  # console: stderr
             return EXIT_CONFIG_ERROR
-        spin(node)
+        spin(node, stop=stop)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
+        stop.restore()
     return 0
