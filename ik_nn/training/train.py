@@ -47,6 +47,7 @@ class TrainConfig:
     eps: float = 0.05             # relaxed-WTA weight on the non-winning hypotheses
     lever: float = 0.0            # >0: weight joint errors by their task effect (see network)
     patience: int = 8             # epochs without validation improvement before stopping
+                                  # (counted once half of the LR schedule has passed)
     time_limit: float = 0.0       # minutes; 0 = none. When set, the LR schedule follows the
                                   # clock if that is ahead of the step count, and training ends
                                   # (best weights kept) 20 s before the limit
@@ -177,6 +178,9 @@ def train(arm, cfg: TrainConfig, command: str = ""):
         return cfg.final_lr_fraction + (1 - cfg.final_lr_fraction) * 0.5 * (1 + math.cos(math.pi * t))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
+
+    def progress():
+        return max(sched.last_epoch / max(1, total), clock["frac"])
     eps = cfg.eps if K > 1 else 0.0
 
     log_dir = Path(cfg.log_dir) if cfg.log_dir else None
@@ -224,7 +228,7 @@ def train(arm, cfg: TrainConfig, command: str = ""):
             rows.append(row)
             if m["score"] < best:
                 best, best_state, best_epoch, bad = m["score"], copy.deepcopy(model.state_dict()), epoch + 1, 0
-            else:
+            elif progress() >= 0.5:  # armed in the second half: at a high LR, noise is no verdict
                 bad += 1
             if csv_file:
                 if writer is None:
