@@ -324,13 +324,16 @@ def test_target_publisher_stream_is_solved_end_to_end_with_the_default_model(pro
         assert np.linalg.norm(rc.pose_to_matrix(t.pose)[:3, 3]) <= arm.reach + 1e-9
 
 
-@pytest.mark.parametrize("case", ["arm_file", "model_corrupt", "model_missing", "model_mismatch"])
+@pytest.mark.parametrize("case", ["arm_file", "arm_missing", "model_corrupt", "model_missing",
+                                  "model_mismatch"])
 def test_bad_arm_or_model_file_is_a_clear_error_at_start(tmp_path, case):
     params = {"arm": "rrr", "model": "none"}
     if case == "arm_file":
         bad = tmp_path / "broken_arm.yaml"
         bad.write_text("name: broken\nconvention: standard\njoints: [{name: j1, a: 0}]\n")
         params["arm"], named = str(bad), str(bad)
+    elif case == "arm_missing":
+        params["arm"] = named = str(tmp_path / "no_such_arm.yaml")
     elif case == "model_corrupt":
         bad = tmp_path / "corrupt.onnx"
         bad.write_bytes(b"this is not an onnx model" * 10)
@@ -381,6 +384,29 @@ def test_target_curve_stays_inside_limits_and_within_joint_speeds(tmp_path):
     bad.write_text("poses:\n  - {position: [0.1, 0]}\n")
     with pytest.raises(ValueError, match="bad.yaml: poses\\[0\\]"):
         load_poses(str(bad))
+
+
+def test_sim_arm_ignores_bad_commands_and_clips_to_limits(probe):
+    arm = ik_nn.load_arm("rrr")
+    ns = unique_namespace("sim_")
+    probe.start("sim_arm", ns, {"arm": "rrr", "rate": 50.0})
+    pub = probe.publisher(JointState, f"{ns}/joint_command")
+    states = probe.record(JointState, f"{ns}/joint_states")
+    probe.spin_for_matched([pub], [f"{ns}/joint_states"])
+    pub.publish(rc.joint_state(arm.joint_names, [math.nan, 0.1, 0.2]))     # ignored
+    pub.publish(rc.joint_state(["joint_2"], [10.0]))                      # one joint, clipped
+    goal = np.array([0.0, arm.upper[1], 0.0])
+
+    def at_goal():
+        if not states:
+            return False
+        q = rc.positions_by_name(states[-1], arm.joint_names)[0]
+        return np.allclose(q, goal, atol=1e-12)
+
+    probe.spin_until(at_goal, 30.0, "sim_arm at the clipped goal")
+    for s in states:
+        q = np.array(s.position)
+        assert np.all(np.isfinite(q)) and arm.within_limits(q)[0]
 
 
 # ---------------------------------------------------------------------------------- ik-nn up
