@@ -63,6 +63,8 @@ class ArmStats:
         self.commands = 0
         self.ee_err = float("nan")  # last ee_pose vs last commanded target
         self.commanded = None      # (4, 4) target of the last joint_command
+        self.last_q = None         # joints of the last joint_command
+        self.jumps = []            # max |joint change| between consecutive commands (rad)
         self.last_target = {}     # stamp ns -> (4, 4)
         self.window = [0, 0, 0]   # targets, statuses, solved since the last live line
 
@@ -86,6 +88,9 @@ class ArmStats:
             f"  solve    p50 {_pct(self.solve_ms, 50):.3f} ms  p99 {_pct(self.solve_ms, 99):.3f} ms",
             f"  latency  p50 {_pct(self.latency_ms, 50):.3f} ms  p99 {_pct(self.latency_ms, 99):.3f} ms"
             "  (target stamp -> joint_command received)",
+            f"  commands max joint change between consecutive commands: p50 "
+            f"{_pct(self.jumps, 50):.3f} rad  max {max(self.jumps, default=float('nan')):.3f} rad, "
+            f"{sum(j > 0.5 for j in self.jumps)} over 0.5 rad",
             f"  sim_arm  end-effector vs last commanded target: {self.ee_err:.2e} m",
         ]
         return "\n".join(lines)
@@ -130,6 +135,10 @@ def _monitor(rclpy_node_cls, stats_by_ns):
             st.commands += 1
             st.latency_ms.append((now_ns() - rc.stamp_to_ns(msg.header.stamp)) * 1e-6)
             st.commanded = st.last_target.get(rc.stamp_to_ns(msg.header.stamp))
+            q = np.array(msg.position)
+            if st.last_q is not None and q.shape == st.last_q.shape:
+                st.jumps.append(float(np.max(np.abs(q - st.last_q))))
+            st.last_q = q
 
         def on_ee(msg, st=st):
             T = st.commanded
