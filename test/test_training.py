@@ -80,12 +80,12 @@ def test_wta_separates_branches_that_plain_regression_averages(tmp_path):
     """rrr_full (±180°) has two IK branches per position: the deck's plain MSE regressor
     averages them, K=2 winner-takes-all does not (same data, same budget)."""
     arm = load_arm("rrr_full")
-    common = dict(samples=20_000, epochs=6, batch=256, val_samples=512,
-                  position_only_fraction=1.0, hidden=(64, 64))
+    common = dict(samples=8_000, epochs=5, batch=256, val_samples=256,
+                  position_only_fraction=1.0, hidden=(32, 32))
     _, wta = train(arm, _tiny(tmp_path / "w", **{**common, "K": 2}), command="")
     _, plain = train(arm, TrainConfig(arch="plain", K=1, seed=0, quiet=True, **common), "")
     w, p = wta["validation"]["po_pos_med_mm"], plain["validation"]["po_pos_med_mm"]
-    assert w < 0.5 * p, (w, p)
+    assert w < 0.3 * p, (w, p)  # measured: about 2-4.5 mm vs 36 mm
 
 
 def test_export_round_trip(tmp_path):

@@ -124,7 +124,8 @@ def _plot(rows, path):
     for a in ax:
         a.set_xlabel("epoch")
         a.grid(True, which="both", alpha=0.3)
-        a.legend()
+        if a.get_legend_handles_labels()[0]:
+            a.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
