@@ -1,14 +1,19 @@
 """IKSolver: network seeds (ONNX) → Levenberg–Marquardt refinement → honest results.
 
-For each target the candidates are, in order:
+For each target the candidates are, in order, until one converges:
 
-1. the network's K hypotheses (when a model is loaded), ranked by task-space error after FK;
-   among those within ``branch_tol`` of the best, the one closest to ``seed`` (the current
-   joints) comes first, so the answer stays on the branch the arm is on;
-2. ``seed`` itself, when given (with no network it is the only first candidate);
-3. with neither, the middle of the joint limits;
+1. ``seed`` (the arm's current joints), when given: continuing from where the arm is gives the
+   nearest solution on its branch, and costs no network call when it converges;
+2. the network's K hypotheses (when a model is loaded), ranked by task-space error after FK;
+   among those within ``branch_tol`` of the best, the ones nearest to ``seed`` come first, so
+   a far target still lands on the branch the arm is on;
+3. with neither network nor seed, the middle of the joint limits;
 4. then random configurations inside the limits, a few at a time, while the target still fails,
    up to ``max_restarts`` and the ``timeout`` budget.
+
+With a seed, periodic joints (range ≥ 2π) of the answer are moved by whole turns to the
+representative inside the limits nearest the seed (FK is unchanged), so no answer spins a
+joint by 2π for nothing.
 
 ``success`` is true only where the final position error ≤ ``pos_tol`` (m) and rotation error
 ≤ ``rot_tol`` (rad). Failed targets return the lowest-error configuration found, flagged false.
@@ -22,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .arm import BUNDLED_ARMS, Arm, load_arm
+from .encoding import nearest_representative
 from .kinematics import as_poses, pose_error
 from .refiner import rank_hypotheses, refine_batch
 from .resources import model_path
@@ -93,6 +99,7 @@ class IKSolver:
         self._rng = np.random.default_rng(random_seed)
         self._w_pos = 1.0 / self.arm.reach
         self._mid = 0.5 * (self.arm.lower + self.arm.upper)
+        self._periodic = self.arm.periodic
         a = self.arm
         self._kin = (a.dh, a.convention_id, a.base, a.tool, a.lower, a.upper)
         path = bundled_model(self.arm) if model == "bundled" else model
@@ -143,16 +150,6 @@ class IKSolver:
                         position_only, self.branch_tol, out, score)
         return out, score
 
-    def _first_candidates(self, T, seed, position_only):
-        """(N, S, dof) seeds for the first refinement pass: hypotheses, then the seed."""
-        n = T.shape[0]
-        if self.seeder is not None:
-            H = self._ranked(T, seed, position_only)[0]
-            return np.concatenate([H, seed[:, None, :]], axis=1) if seed.shape[0] else H
-        if seed.shape[0]:
-            return seed.reshape(n, 1, self.arm.dof)
-        return np.broadcast_to(self._mid, (n, 1, self.arm.dof))
-
     # ------------------------------------------------------------------ solve
     def solve(self, T, seed=None, position_only=False) -> IKResult:
         """Joint configurations reaching the poses T (N, 4, 4) or (4, 4), base frame, metres.
@@ -179,10 +176,23 @@ class IKSolver:
         outputs = (np.empty((n, dof)), np.empty(n, dtype=np.bool_), np.empty(n), np.empty(n),
                    np.empty(n, dtype=np.int64), np.empty(n))
         settings = (self._w_pos, position_only, self.pos_tol, self.rot_tol, self.max_iterations)
-        cands = self._first_candidates(T, seed, position_only)
-        refine_batch(T, cands, np.arange(n), *self._kin, *settings, *outputs, True)
-
         success = outputs[1]
+        has_seed = seed.shape[0] > 0
+        if has_seed:
+            refine_batch(T, seed.reshape(n, 1, dof), np.arange(n), *self._kin, *settings,
+                         *outputs, True)
+        if self.seeder is not None:
+            todo = np.flatnonzero(~success) if has_seed else np.arange(n)
+            if 0 < todo.size < n:  # only after the seed: the targets it did not solve
+                H = self._ranked(T[todo], seed[todo], position_only)[0]
+            elif todo.size:
+                H = self._ranked(T, seed, position_only)[0]
+            if todo.size:
+                refine_batch(T, H, todo, *self._kin, *settings, *outputs, not has_seed)
+        elif not has_seed:
+            refine_batch(T, np.broadcast_to(self._mid, (n, 1, dof)), np.arange(n), *self._kin,
+                         *settings, *outputs, True)
+
         restarts = 0
         deadline = start + self.timeout * n
         while restarts < self.max_restarts and not success.all():
@@ -193,4 +203,18 @@ class IKSolver:
             cands = self._rng.uniform(self.arm.lower, self.arm.upper, size=(idx.size, k, dof))
             refine_batch(T, cands, idx, *self._kin, *settings, *outputs, False)
             restarts += k
+        if has_seed and self._periodic.any():
+            self._wrap_near(T, outputs, seed, position_only)
         return IKResult(*outputs[:5])
+
+    def _wrap_near(self, T, outputs, seed, position_only):
+        """Move periodic joints of q by whole turns to the representative nearest the seed."""
+        q = outputs[0]
+        far = np.flatnonzero((np.abs(q - seed)[:, self._periodic] > np.pi).any(axis=1))
+        if far.size:
+            q[far] = nearest_representative(q[far], self.arm, seed[far])
+            pe, re = pose_error(T[far], self.arm.fk(q[far]))  # unchanged but for rounding
+            re = 0.0 * re if position_only else re
+            outputs[1][far] &= (pe <= self.pos_tol) & (re <= self.rot_tol)
+            outputs[2][far] = pe
+            outputs[3][far] = re

@@ -130,3 +130,44 @@ def test_bad_inputs_raise_clear_errors():
         solver.solve(T, seed=[0, np.inf, 0])
     with pytest.raises(ValueError, match="network"):
         IKSolver(arm, model=None, refine=False)
+
+
+@pytest.mark.parametrize("model", [None, "bundled"])
+def test_seed_keeps_the_answer_on_the_arms_branch(model):
+    """Two configurations of one UR5 pose on different branches: each seed gets its own."""
+    arm = ik_nn.load_arm("ur5")
+    qa = np.array([0.3, -1.2, 1.4, -0.9, 1.1, 0.4])
+    T = arm.fk(qa)[0]
+    other = IKSolver(arm, model=None, random_seed=5).solve(
+        np.repeat(T[None], 64, 0), seed=arm.random_q(64, np.random.default_rng(5)))
+    far = other.success & (np.linalg.norm(other.q - qa, axis=1) > 1.0)
+    qb = other.q[np.flatnonzero(far)[0]]
+    d = np.array([0.05, -0.04, 0.03, -0.05, 0.04, -0.03])
+    solver = IKSolver(arm, model=model)
+    for q_branch in (qa, qb):
+        res = solver.solve(T, seed=q_branch + d)
+        assert res.success[0]
+        assert np.abs(res.q[0] - q_branch).max() < 0.1
+
+
+def test_periodic_joints_stay_on_the_seeds_turn():
+    arm = ik_nn.load_arm("ur5")
+    q, T, rng = fk_targets(arm, 200, 18)
+    seed = q + 2 * np.pi * rng.integers(-1, 2, q.shape)  # same poses, other turns
+    seed = np.where((seed > arm.upper) | (seed < arm.lower), q, seed) + 0.05
+    res = IKSolver(arm, model=None).solve(T, seed)
+    assert res.success.all()
+    assert np.abs(res.q - seed).max() < 0.5
+
+
+@pytest.mark.parametrize("name", ARMS)
+def test_bundled_network_cold_start(name):
+    arm = ik_nn.load_arm(name)
+    solver = IKSolver(arm)
+    if solver.seeder is None:
+        pytest.fail(f"no bundled model for {name}")
+    _, T, _ = fk_targets(arm, 1000, 19)
+    basin = IKSolver(arm, max_restarts=0).solve(T)
+    assert basin.success.mean() >= 0.99  # the network's hypotheses alone find the basin
+    res = solver.solve(T)
+    assert res.success.mean() >= 0.999 and arm.within_limits(res.q).all()
