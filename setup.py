@@ -42,7 +42,8 @@ setup(
         ],
         # Training only. Pinned: an unpinned torch pulls a multi-GB CUDA build.
         "train": ["torch==2.13.0", "onnx>=1.16", "tqdm>=4.66", "matplotlib>=3.8"],
-        "test": ["pytest>=8"],
+        # colcon (from PyPI) for the test that builds the package as a ROS workspace would
+        "test": ["pytest>=8", "colcon-core", "colcon-ros"],
     },
     zip_safe=False,
     maintainer="ik_nn developers",
