@@ -5,7 +5,8 @@ Per attempt, from a seed ``q0``::
     e  = [ w (p_t − p) ; log(R_t Rᵀ) ]            (6,)  or (3,) position-only; w = 1 / reach
     J  = [ w J_v ; J_ω ]                           (6, dof) geometric Jacobian, scaled alike
     δ  = (JᵀJ + λ I)⁻¹ Jᵀ e                        Levenberg damping, Cholesky solve
-    q' = clip(q + δ, lower, upper)                 joint limits enforced on every trial
+    q' = clip(q + s δ, lower, upper)               s ≤ 1 caps the largest joint change at
+                                                   MAX_STEP; joint limits on every trial
 
 A trial is taken only if it lowers ``½‖e‖²``; then λ shrinks (×0.1), else λ grows (×10) and the
 step is solved again from the same Jacobian. The damping keeps every step the minimum-norm one,
@@ -27,6 +28,7 @@ from .kinematics import chain_one, jacobian_one, rotation_log
 LAMBDA_START = 1e-3
 LAMBDA_MIN = 1e-7
 LAMBDA_MAX = 1e7
+MAX_STEP = 0.5  # rad: largest joint change of one step (near singularities GN steps explode)
 
 
 @njit(cache=True)
@@ -139,8 +141,12 @@ def lm_attempt(Rt, pt, q, dh, convention, base, tool, lower, upper, w_pos, pos_o
             if not _cholesky_solve(M, g, delta, dof):
                 lam *= 10.0
                 continue
+            big = 0.0
             for i in range(dof):
-                v = q[i] + delta[i]
+                big = max(big, abs(delta[i]))
+            shrink = MAX_STEP / big if big > MAX_STEP else 1.0
+            for i in range(dof):
+                v = q[i] + shrink * delta[i]
                 q2[i] = min(max(v, lower[i]), upper[i])
             chain_one(q2, dh, convention, base, tool, R2, p2, axes2, origins2)
             cost2, pos2, rot2 = _residual(Rt, pt, R2, p2, w_pos, pos_only, e2, w)

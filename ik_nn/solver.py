@@ -11,9 +11,12 @@ For each target the candidates are, in order, until one converges:
 4. then random configurations inside the limits, a few at a time, while the target still fails,
    up to ``max_restarts`` and the ``timeout`` budget.
 
-With a seed, periodic joints (range ≥ 2π) of the answer are moved by whole turns to the
-representative inside the limits nearest the seed (FK is unchanged), so no answer spins a
-joint by 2π for nothing.
+With a seed and a network, an answer from step 1 that moves some joint more than
+``continuity_tol`` from the seed (LM wandered to another branch) is compared with the answer
+refined from the hypotheses nearest the seed; the solved one nearer the seed wins. With a seed,
+periodic joints (range ≥ 2π) of the answer are moved by whole turns to the representative
+inside the limits nearest the seed (FK is unchanged), so no answer spins a joint by 2π for
+nothing.
 
 ``success`` is true only where the final position error ≤ ``pos_tol`` (m) and rotation error
 ≤ ``rot_tol`` (rad). Failed targets return the lowest-error configuration found, flagged false.
@@ -77,13 +80,15 @@ class IKSolver:
         timeout: seconds per target for random restarts (a batch of N gets N × timeout).
         branch_tol: hypotheses whose scaled task error is within this of the best count as
             equally good; the one nearest the current joints is refined first.
+        continuity_tol: radians; an answer continued from the seed that moves a joint further
+            than this is checked against the network's hypotheses nearest the seed.
         random_seed: seed of the restart generator (results are reproducible).
         onnx_threads: onnxruntime intra-op threads for the network.
     """
 
     def __init__(self, arm, model="bundled", refine=True, pos_tol=1e-6, rot_tol=1e-6,
                  max_iterations=100, max_restarts=32, timeout=0.02, branch_tol=0.1,
-                 random_seed=0, onnx_threads=1):
+                 continuity_tol=0.5, random_seed=0, onnx_threads=1):
         self.arm = load_arm(arm)
         if pos_tol <= 0 or rot_tol <= 0:
             raise ValueError("pos_tol and rot_tol must be positive")
@@ -96,6 +101,7 @@ class IKSolver:
         self.max_restarts = int(max_restarts)
         self.timeout = float(timeout)
         self.branch_tol = float(branch_tol)
+        self.continuity_tol = float(continuity_tol)
         self._rng = np.random.default_rng(random_seed)
         self._w_pos = 1.0 / self.arm.reach
         self._mid = 0.5 * (self.arm.lower + self.arm.upper)
@@ -181,14 +187,11 @@ class IKSolver:
         if has_seed:
             refine_batch(T, seed.reshape(n, 1, dof), np.arange(n), *self._kin, *settings,
                          *outputs, True)
-        if self.seeder is not None:
-            todo = np.flatnonzero(~success) if has_seed else np.arange(n)
-            if 0 < todo.size < n:  # only after the seed: the targets it did not solve
-                H = self._ranked(T[todo], seed[todo], position_only)[0]
-            elif todo.size:
-                H = self._ranked(T, seed, position_only)[0]
-            if todo.size:
-                refine_batch(T, H, todo, *self._kin, *settings, *outputs, not has_seed)
+        if self.seeder is not None and has_seed:
+            self._network_pass_after_seed(T, seed, position_only, outputs, settings)
+        elif self.seeder is not None:
+            H = self._ranked(T, seed, position_only)[0]
+            refine_batch(T, H, np.arange(n), *self._kin, *settings, *outputs, True)
         elif not has_seed:
             refine_batch(T, np.broadcast_to(self._mid, (n, 1, dof)), np.arange(n), *self._kin,
                          *settings, *outputs, True)
@@ -206,6 +209,35 @@ class IKSolver:
         if has_seed and self._periodic.any():
             self._wrap_near(T, outputs, seed, position_only)
         return IKResult(*outputs[:5])
+
+    def _joint_distance(self, q, seed):
+        """(N,) largest joint move from seed to q, periodic joints taken modulo 2π."""
+        d = q - seed
+        d[:, self._periodic] = np.remainder(d[:, self._periodic] + np.pi, 2 * np.pi) - np.pi
+        return np.abs(d).max(axis=1)
+
+    def _network_pass_after_seed(self, T, seed, position_only, outputs, settings):
+        """Refine the hypotheses (nearest the seed first) for targets the seed did not solve,
+        or solved only by moving a joint more than ``continuity_tol``; keep, per target, the
+        solved answer nearer the seed."""
+        q, success = outputs[0], outputs[1]
+        dist = self._joint_distance(q, seed)
+        todo = np.flatnonzero(~success | (dist > self.continuity_tol))
+        if not todo.size:
+            return
+        m = todo.size
+        H = self._ranked(T[todo], seed[todo], position_only)[0]
+        alt = (np.empty((m, self.arm.dof)), np.empty(m, dtype=np.bool_), np.empty(m),
+               np.empty(m), np.empty(m, dtype=np.int64), np.empty(m))
+        refine_batch(T[todo], H, np.arange(m), *self._kin, *settings, *alt, True)
+        alt_dist = self._joint_distance(alt[0], seed[todo])
+        cur_ok = success[todo]
+        take = alt[1] & (~cur_ok | (alt_dist < dist[todo]))
+        take |= ~alt[1] & ~cur_ok & (alt[5] < outputs[5][todo])  # both failed: lower error
+        iters = outputs[4][todo] + alt[4]
+        for out, new in zip(outputs, alt):
+            out[todo[take]] = new[take]
+        outputs[4][todo] = iters
 
     def _wrap_near(self, T, outputs, seed, position_only):
         """Move periodic joints of q by whole turns to the representative nearest the seed."""
