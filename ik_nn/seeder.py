@@ -231,13 +231,12 @@ class Seeder:
         ``q_ref`` ((N, dof) or (dof,); default mid-limits). Hypotheses are in network order,
         not ranked: rank them by FK task error.
         """
-        T = np.asarray(T, dtype=np.float64)
+        if type(T) is not np.ndarray or T.dtype != np.float64 or not T.flags.c_contiguous:
+            T = np.ascontiguousarray(T, dtype=np.float64)
         if T.ndim == 2:
             T = T[None]
         if T.ndim != 3 or T.shape[1:] != (4, 4):
             raise ValueError(f"poses must have shape (N, 4, 4) or (4, 4), got {T.shape}")
-        if not T.flags.c_contiguous:
-            T = np.ascontiguousarray(T)
         n = T.shape[0]
         if q_ref is None:
             ref = self._ref0

@@ -64,6 +64,9 @@ def add_arguments(p):
     p.add_argument("--eps", type=float, help="relaxed-WTA weight of non-winning hypotheses")
     p.add_argument("--lever", type=float, help="weight joint errors by their task-space "
                    "effect, 1 rad ~ LEVER x reach of position (0: plain joint-space loss)")
+    p.add_argument("--detach-others", dest="detach_others", action="store_true",
+                   default=None, help="the relaxed-WTA term of non-winning hypotheses trains "
+                   "their heads only, not the shared trunk (tried on rrr_full: worse)")
     p.add_argument("--patience", type=int, help="early-stopping patience (epochs)")
     p.add_argument("--time-limit", type=float, help="minutes; stop early keeping the best weights")
     p.add_argument("--seed", type=int, default=0)
@@ -92,7 +95,8 @@ def run(args) -> int:
     arm = load_arm(args.arm)
     cfg = dict(TINY if args.tiny else PRESETS.get(arm.name, GENERIC))
     for key in ("K", "hidden", "activation", "samples", "val_samples", "position_only_fraction",
-                "epochs", "batch", "lr", "weight_decay", "eps", "lever", "patience", "time_limit"):
+                "epochs", "batch", "lr", "weight_decay", "eps", "lever", "patience", "time_limit",
+                "detach_others"):
         v = getattr(args, key, None)
         if v is not None:
             cfg[key] = v

@@ -32,18 +32,24 @@ class IKNet(nn.Module):
         for w in hidden:
             layers += [nn.Linear(d, w), act()]
             d = w
-        layers.append(nn.Linear(d, K * M))
-        self.net = nn.Sequential(*layers)
+        self.trunk = nn.Sequential(*layers)
+        self.head = nn.Linear(d, K * M)
         self.K, self.M = K, M
         self.hidden = tuple(hidden)
         self.activation = activation
-        for m in self.net:
+        for m in list(self.trunk) + [self.head]:
             if isinstance(m, nn.Linear):
                 nn.init.xavier_uniform_(m.weight)
                 nn.init.zeros_(m.bias)
 
-    def forward(self, x):
-        return self.net(x)
+    def forward(self, x, with_detached: bool = False):
+        """Raw outputs; with ``with_detached`` also the head applied to the trunk's features
+        cut from the graph (for the relaxed-WTA term of the non-winning hypotheses)."""
+        h = self.trunk(x)
+        out = self.head(h)
+        if with_detached:
+            return out, self.head(h.detach())
+        return out
 
 
 def build(arch: str, arm, K: int, hidden=None, activation: str = "silu") -> IKNet:
@@ -97,14 +103,21 @@ def hypothesis_losses(raw, target, lt: LayoutTensors):
     return (d * d * lt.col_weight).sum(-1)
 
 
-def wta_loss(raw, target, lt: LayoutTensors, eps: float = 0.05):
-    """Relaxed winner-takes-all loss (mean over the batch) and the per-sample best loss."""
+def wta_loss(raw, target, lt: LayoutTensors, eps: float = 0.05, raw_detached=None):
+    """Relaxed winner-takes-all loss (mean over the batch) and the per-sample best loss.
+
+    With ``raw_detached`` (the head on detached trunk features, see :meth:`IKNet.forward`) the
+    ε term of the non-winning hypotheses trains their head weights only, so they cannot pull
+    the shared trunk towards the mean of other branches. Off by default: on rrr_full (100k
+    samples x 4 epochs) it gave 0.80 mm / 1.64 deg against 0.55 mm / 0.79 deg without.
+    """
     L = hypothesis_losses(raw, target, lt)
     K = L.shape[1]
     best, idx = L.min(dim=1)
-    if K == 1:
+    if K == 1 or eps == 0:
         return best.mean(), best
-    others = (L.sum(dim=1) - best) / (K - 1)
+    Lo = L if raw_detached is None else hypothesis_losses(raw_detached, target, lt)
+    others = (Lo.sum(dim=1) - Lo.gather(1, idx[:, None])[:, 0]) / (K - 1)
     return ((1.0 - eps) * best + eps * others).mean(), best
 
 

@@ -46,6 +46,7 @@ class TrainConfig:
     final_lr_fraction: float = 0.01  # cosine decay down to lr · this
     eps: float = 0.05             # relaxed-WTA weight on the non-winning hypotheses
     lever: float = 0.0            # >0: weight joint errors by their task effect (see network)
+    detach_others: bool = False   # True: ε term trains the heads only (tried: worse on rrr_full)
     patience: int = 8             # epochs without validation improvement before stopping
                                   # (counted once half of the LR schedule has passed)
     time_limit: float = 0.0       # minutes; 0 = none. When set, the LR schedule follows the
@@ -207,7 +208,11 @@ def train(arm, cfg: TrainConfig, command: str = ""):
         ddp.train()
         for b in range(steps):
             idx = shard[b * batch:(b + 1) * batch]
-            loss, _ = network.wta_loss(ddp(X[idx]), Y[idx], lt, eps)
+            if cfg.detach_others and eps > 0:
+                raw, raw_det = ddp(X[idx], True)
+                loss, _ = network.wta_loss(raw, Y[idx], lt, eps, raw_det)
+            else:
+                loss, _ = network.wta_loss(ddp(X[idx]), Y[idx], lt, eps)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
