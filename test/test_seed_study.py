@@ -8,7 +8,7 @@ from ik_nn import seed_study
 def test_joint_accuracy_wraps_periodic_joints():
     arm = ik_nn.load_arm("rrr_full")  # ±180°: periodic joints
     q = np.array([[3.1, 0.0, 0.0], [0.0, 0.0, 0.0]])
-    hat = np.array([[-3.1, 0.0, 0.0], [0.0, 0.02, 0.0]])
+    hat = np.array([[-3.1, 0.0, 0.0], [0.0, 0.005, 0.0]])
     acc = seed_study.joint_accuracy(arm, hat, q, thresholds=(0.1, 0.01))
     assert acc == {0.1: 1.0, 0.01: 0.5}  # 3.1 vs -3.1 is 0.083 rad apart, not 6.2
     arm = ik_nn.load_arm("rrr")  # ±90°: not periodic
