@@ -22,6 +22,9 @@ from . import encoding
 INPUT_NAME = "pose_features"
 OUTPUT_NAME = "joint_hypotheses"
 _TWO_PI = 2.0 * np.pi
+_F64 = np.dtype(np.float64)
+_ONE = (4, 4)
+_ONE3 = (1, 4, 4)
 
 
 class ModelError(ValueError):
@@ -162,6 +165,7 @@ class Seeder:
         self._E[4, 0] = 1.0 / arm.reach
         self._azimuth = encoding.uses_azimuth(arm)
         self._phi1 = np.zeros(1)
+        self._shape1 = (1, self.K, self.dof)
 
         # Single-query path: buffers bound once; ORT writes straight into _y1.
         self._x1 = np.zeros((1, encoding.N_FEATURES), dtype=np.float32)
@@ -231,6 +235,16 @@ class Seeder:
         ``q_ref`` ((N, dof) or (dof,); default mid-limits). Hypotheses are in network order,
         not ranked: rank them by FK task error.
         """
+        if (q_ref is None and T.__class__ is np.ndarray and T.dtype is _F64
+                and (T.shape == _ONE or T.shape == _ONE3) and T.flags.c_contiguous):
+            # Fast path, one pose, no reference: nothing to check or convert.
+            out = np.empty(self._shape1)
+            with self._lock:
+                _encode_into(T.reshape(_ONE3), self._E, self._azimuth, bool(position_only),
+                             self._x1, self._phi1)
+                self._run_io(self._raw_io, self._run_opts)
+                _decode_into(self._y1, self.K, self._P, self._idx, self._phi1, self._ref0, out)
+            return out
         if type(T) is not np.ndarray or T.dtype != np.float64 or not T.flags.c_contiguous:
             T = np.ascontiguousarray(T, dtype=np.float64)
         if T.ndim == 2:

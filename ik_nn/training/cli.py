@@ -20,9 +20,11 @@ PRESETS = {
     "rrr_full": dict(K=4, hidden=(128, 128, 128), samples=600_000, epochs=30, batch=1024,
                      lr=3e-3, patience=8, lever=1.0, time_limit=14.0),
     "rrrrrr": dict(K=6, hidden=(192, 192, 192), samples=1_000_000, epochs=30, batch=1024,
-                   lr=3e-3, patience=8, lever=0.3, time_limit=14.0),
+                   lr=3e-3, patience=8, lever=0.3, time_limit=14.0, eps=0.02,
+                   position_only_fraction=0.1),
     "ur5": dict(K=12, hidden=(256, 256, 256), samples=1_500_000, epochs=14, batch=1024,
-                lr=3e-3, patience=6, lever=0.2, time_limit=14.0),
+                lr=3e-3, patience=6, lever=0.2, time_limit=14.0, eps=0.02,
+                position_only_fraction=0.1),
 }
 GENERIC = dict(K=8, hidden=(192, 192, 192), samples=1_000_000, epochs=25, batch=1024,
                lr=3e-3, patience=8, lever=0.25)
