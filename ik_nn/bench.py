@@ -16,11 +16,13 @@ import os
 import platform
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 
 from .arm import BUNDLED_ARMS, load_arm
 from .cli import available
+from .kinematics import pose_error
 
 BENCH_SEED = 20261124  # unseen by training (training seeds are small integers)
 
@@ -134,6 +136,182 @@ def bench_methods(arms, n, single):
     return rows
 
 
+# ---------------------------------------------------------------- comparison with peers (#5)
+STRICT = (1e-6, 1e-6)              # success: metres, radians
+LOOSE = (1e-3, np.radians(1.0))    # "usable": 1 mm, 1 degree
+LIMIT_TOL = 1e-9                   # rad; an answer outside the limits is a failure
+QUICK = dict(targets=300, single=150, peer_targets={"rtb_ik_LM": 150, "ikpy": 20})
+FULL_PEER_TARGETS = {"ikpy": 500}  # ikpy takes 20-100 ms per target: a documented subset
+
+# name: (label, kind, description); kind "ik_nn" = IKSolver kwargs, "plain" = the deck's MLP
+COMPARE = {
+    "nn_refine": ("ik_nn NN + refine", "ik_nn",
+                  "ik_nn default: K network hypotheses → LM (→ random restarts), no seed"),
+    "nn_alone": ("ik_nn NN alone", "ik_nn", "best of the K network hypotheses after FK, no LM"),
+    "refine_restarts": ("ik_nn refine alone", "ik_nn",
+                        "our LM from mid-limits, then random restarts (no network)"),
+    "plain_alone": ("deck plain MLP", "plain",
+                    "the deck's plain MLP (one answer), trained by our pipeline, no LM"),
+    "plain_refine": ("deck plain MLP + refine", "plain",
+                     "the deck's plain MLP answer refined by our LM (+ restarts)"),
+    "rtb_ik_LM": ("rtb ik_LM (C++)", "peer", "roboticstoolbox-python ik_LM, C++, cold start"),
+    "ikpy": ("ikpy", "peer", "ikpy inverse_kinematics_frame, cold start"),
+}
+IK_NN_KWARGS = {"nn_refine": {}, "nn_alone": dict(refine=False),
+                "refine_restarts": dict(model=None),
+                "plain_alone": dict(refine=False), "plain_refine": {}}
+
+
+def plain_model(arm):
+    """models/plain/ARM.onnx (the deck's plain MLP trained by ``ik-nn train --arch plain``)."""
+    from .resources import model_path
+
+    path = model_path(f"plain/{arm.name}.onnx")
+    return path if path.is_file() else None
+
+
+def judge(arm, T, q):
+    """Our task-space verdict on answers q (n, dof) for targets T (n, 4, 4)."""
+    q = np.ascontiguousarray(q, dtype=np.float64)
+    finite = np.isfinite(q).all(axis=1)
+    pe, re = pose_error(T, arm.fk(np.where(finite[:, None], q, 0.0)))
+    pe[~finite] = np.inf
+    re[~finite] = np.inf
+    inside = arm.within_limits(q, tol=LIMIT_TOL) & finite
+    return dict(pos_err=pe, rot_err=re, within_limits=inside,
+                strict=(pe <= STRICT[0]) & (re <= STRICT[1]) & inside,
+                loose=(pe <= LOOSE[0]) & (re <= LOOSE[1]) & inside)
+
+
+def _run_ik_nn(arm, solver, T, single):
+    solver.solve(T[:2])  # compile / warm caches
+    t0 = time.perf_counter()
+    res = solver.solve(T)
+    batch = time.perf_counter() - t0
+    m = min(single, T.shape[0])
+    lat = np.empty(m)
+    for i in range(m):
+        t1 = time.perf_counter()
+        solver.solve(T[i])
+        lat[i] = time.perf_counter() - t1
+    return res.q, lat, batch
+
+
+def _run_peer(peer, T):
+    """A peer has no batch API: one loop, timed per call; throughput = targets / loop time."""
+    peer.solve_one(T[0])  # warm up
+    n = T.shape[0]
+    q = np.empty((n, peer.arm.dof))
+    lat = np.empty(n)
+    t0 = time.perf_counter()
+    for i in range(n):
+        t1 = time.perf_counter()
+        q[i] = peer.solve_one(T[i])
+        lat[i] = time.perf_counter() - t1
+    return q, lat, time.perf_counter() - t0
+
+
+def row_from(arm, T, q, lat, batch_seconds, n_total):
+    """Summary row (JSON-ready) plus the raw per-target arrays under '_raw' (for the plots)."""
+    v = judge(arm, T, q)
+    m = T.shape[0]
+    row = {
+        "targets": int(m), "of": int(n_total),
+        "success_1e-6": float(v["strict"].mean()), "success_1mm_1deg": float(v["loose"].mean()),
+        "failures_1e-6": int((~v["strict"]).sum()),
+        "within_limits": float(v["within_limits"].mean()),
+        "pos_err_median": float(np.median(v["pos_err"])),
+        "pos_err_p99": float(np.percentile(v["pos_err"], 99)),
+        "rot_err_median": float(np.median(v["rot_err"])),
+        "rot_err_p99": float(np.percentile(v["rot_err"], 99)),
+        "single_queries": int(lat.size),
+        "latency_p50_us": float(np.percentile(lat, 50) * 1e6),
+        "latency_p99_us": float(np.percentile(lat, 99) * 1e6),
+        "batch_solves_per_s": float(m / batch_seconds),
+    }
+    row["_raw"] = dict(pos_err=v["pos_err"], rot_err=v["rot_err"], latency_s=lat,
+                       q=np.asarray(q), strict=v["strict"])
+    return row
+
+
+def add_ratios(rows):
+    """Speed relative to the fastest peer measured on the same arm in the same run.
+
+    speedup_p50 = fastest peer's p50 latency / this method's (>1: faster than every peer);
+    throughput_ratio = this method's throughput / the best peer's.
+    """
+    peers = {m: r for m, r in rows.items() if COMPARE.get(m, ("", ""))[1] == "peer"
+             and "latency_p50_us" in r}
+    if not peers:
+        return None
+    fastest = min(peers, key=lambda m: peers[m]["latency_p50_us"])
+    best_tp = max(peers, key=lambda m: peers[m]["batch_solves_per_s"])
+    for r in rows.values():
+        if "latency_p50_us" in r:
+            r["speedup_p50"] = peers[fastest]["latency_p50_us"] / r["latency_p50_us"]
+            r["throughput_ratio"] = r["batch_solves_per_s"] / peers[best_tp]["batch_solves_per_s"]
+    return {"latency": fastest, "throughput": best_tp}
+
+
+def compare(arms, n, single, methods, peer_targets, log=print):
+    """Issue #5: every method on the same FK-made targets per arm, one process, cold start.
+
+    Returns {arm: {"rows": {method: row}, "fastest_peer": ..., "notes": {method: text}}}.
+    Methods that cannot run (peer not installed, arm not expressible, no model) get a note.
+    """
+    from .solver import IKSolver, bundled_model
+
+    out = {}
+    for name in arms:
+        arm = load_arm(name)
+        _, T_all = make_targets(arm, n)
+        rows, notes = {}, {}
+        for method in methods:
+            label, kind, _ = COMPARE[method]
+            t0 = time.perf_counter()
+            try:
+                if kind == "peer":
+                    from . import bench_peers
+
+                    if not bench_peers.installed(method):
+                        notes[method] = "not installed (pip install .[bench])"
+                        continue
+                    try:
+                        peer = bench_peers.make_peer(method, arm)
+                    except bench_peers.PeerUnsupported as exc:
+                        notes[method] = f"cannot express this arm: {exc}"
+                        continue
+                    m = min(n, peer_targets.get(method, n))
+                    T = T_all[:m]
+                    q, lat, batch = _run_peer(peer, T)
+                else:
+                    model = "bundled"
+                    if kind == "plain":
+                        model = plain_model(arm)
+                        if model is None:
+                            notes[method] = "no models/plain model for this arm"
+                            continue
+                    elif IK_NN_KWARGS[method].get("model", "bundled") == "bundled":
+                        if bundled_model(arm) is None:
+                            notes[method] = "no bundled network for this arm"
+                            continue
+                    kw = dict(IK_NN_KWARGS[method])
+                    kw.setdefault("model", model)
+                    T = T_all
+                    q, lat, batch = _run_ik_nn(arm, IKSolver(arm, **kw), T, single)
+            except ImportError as exc:
+                notes[method] = f"import failed: {exc}"
+                continue
+            rows[method] = row_from(arm, T, q, lat, batch, n)
+            r = rows[method]
+            log(f"  {name:9s} {label:24s} {r['targets']:6d} targets  "
+                f"ok {100 * r['success_1e-6']:7.3f} %  p50 {r['latency_p50_us']:8.0f} µs  "
+                f"({time.perf_counter() - t0:.1f} s)")
+        fastest = add_ratios(rows)
+        out[name] = {"rows": rows, "fastest_peer": fastest, "notes": notes, "targets": n}
+    return out
+
+
 def machine():
     return {
         "python": platform.python_version(),
@@ -178,12 +356,32 @@ def add_arguments(parser):
     parser.add_argument("--solver-only", action="store_true",
                         help="LM refinement alone from perturbed seeds (no network)")
     parser.add_argument("--targets", type=int, default=None,
-                        help="FK-made targets per arm (default 2000 with --solver-only, else 10000)")
+                        help="FK-made targets per arm (default 2000 with --solver-only, "
+                             f"{QUICK['targets']} with --quick, else 10000)")
     parser.add_argument("--single", type=int, default=None,
                         help="targets timed one query at a time (default: all)")
     parser.add_argument("--perturb", type=float, default=0.3,
                         help="seed perturbation radius in radians for --solver-only (default 0.3)")
     parser.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"small sizes ({QUICK['targets']} targets per arm, peers on fewer): "
+                             "under a minute")
+    parser.add_argument("--methods", nargs="+", choices=list(COMPARE), default=list(COMPARE),
+                        metavar="METHOD", help="methods to compare (default all: "
+                                               + ", ".join(COMPARE) + ")")
+    parser.add_argument("--ikpy-targets", type=int, default=None,
+                        help=f"targets ikpy solves (default {FULL_PEER_TARGETS['ikpy']}, "
+                             f"{QUICK['peer_targets']['ikpy']} with --quick; ~20-130 ms each)")
+    parser.add_argument("--out", metavar="DIR",
+                        help="write results.json, table.md and the PNG plots into DIR "
+                             "(e.g. docs/bench)")
+    parser.add_argument("--no-plots", action="store_true", help="with --out: skip the PNGs")
+    parser.add_argument("--report", nargs="+", metavar="MD",
+                        help="rewrite the text between <!-- bench:start --> and "
+                             "<!-- bench:end --> in these Markdown files (e.g. README.md "
+                             "docs/benchmark.md)")
+    parser.add_argument("--from-json", metavar="PATH",
+                        help="no measuring: render --report from a saved results.json")
     parser.add_argument("--ros", action="store_true",
                         help="end-to-end ROS 2 latency between processes (see ik_nn.bench_ros)")
     if available("ik_nn.bench_ros"):
@@ -192,30 +390,90 @@ def add_arguments(parser):
         bench_ros.add_arguments(parser.add_argument_group("--ros options"))
 
 
+def _command(argv=None):
+    import shlex
+    import sys
+
+    argv = sys.argv[1:] if argv is None else argv
+    return "ik-nn " + " ".join(shlex.quote(a) for a in argv)
+
+
+def _loadavg():
+    try:
+        return os.getloadavg()[0]
+    except (OSError, AttributeError):
+        return float("nan")
+
+
+def run_compare(args):
+    """Issue #5's comparison: measure, print the table, write JSON/plots/report sections."""
+    from . import bench_report
+
+    if args.from_json:
+        report = json.loads(open(args.from_json).read())
+    else:
+        quick = args.quick
+        n = args.targets or (QUICK["targets"] if quick else 10000)
+        single = args.single or (min(n, QUICK["single"]) if quick else n)
+        peer_targets = dict(QUICK["peer_targets"] if quick else FULL_PEER_TARGETS)
+        if args.ikpy_targets:
+            peer_targets["ikpy"] = args.ikpy_targets
+        info = machine()
+        info["loadavg_start"] = _loadavg()
+        print(f"ik-nn bench: {n} targets per arm, {', '.join(args.arms)}")
+        results = compare(args.arms, n, single, args.methods, peer_targets)
+        info["loadavg_end"] = _loadavg()
+        report = {"machine": info, "command": _command(), "targets": n, "seed": BENCH_SEED,
+                  "single": single, "peer_targets": peer_targets, "results": results}
+        try:
+            from . import bench_peers
+
+            report["peer_versions"] = bench_peers.versions()
+            report["peer_settings"] = {k: v.settings for k, v in bench_peers.ADAPTERS.items()}
+        except ImportError:
+            pass
+        if args.out:
+            out = Path(args.out)
+            if not args.no_plots:
+                report["plots"] = bench_report.plots(results, out)
+            bench_report.write_json(out / "results.json", report)
+    text = bench_report.section(report)
+    print()
+    print(text)
+    if args.out and not args.from_json:
+        (Path(args.out) / "table.md").write_text(text + "\n")
+    if args.json:
+        bench_report.write_json(args.json, report)
+    missing = []
+    for md in args.report or []:
+        assets = os.path.relpath(args.out or "docs/bench", Path(md).resolve().parent)
+        if not bench_report.replace_section(md, bench_report.section(report, assets=assets)):
+            missing.append(md)
+    if missing:
+        print(f"no {bench_report.START} ... {bench_report.END} markers in: "
+              + ", ".join(missing) + " (left unchanged)")
+        return 2
+    ours = [r for res in report["results"].values() for m, r in res["rows"].items()
+            if COMPARE[m][1] != "peer"]
+    return 0 if all(r["within_limits"] == 1.0 for r in ours) else 1
+
+
 def run(args) -> int:
     if args.ros:
         from . import bench_ros
 
         return bench_ros.run(args)
+    if not args.solver_only:
+        return run_compare(args)
     report = {"machine": machine(), "command": "ik-nn bench", "results": {}}
     m = report["machine"]
     stamp = f"{m['date']}, {m['cpus']} CPUs, Python {m['python']}"
-    if args.solver_only:
-        n = args.targets or 2000
-        rows = bench_solver_only(args.arms, n, args.perturb)
-        report["results"]["solver_only"] = rows
-        print(format_table(rows, f"LM refinement from seeds perturbed by ±{args.perturb} rad, "
-                                 f"{n} FK-made targets per arm ({stamp})"))
-    else:
-        n = args.targets or 10000
-        rows = bench_methods(args.arms, n, args.single)
-        report["results"]["methods"] = rows
-        print(format_table(rows, f"{n} FK-made targets per arm, no seed given ({stamp})"))
-        print()
-        for method, (_, text) in METHODS.items():
-            print(f"- {method}: {text}")
+    n = args.targets or 2000
+    rows = bench_solver_only(args.arms, n, args.perturb)
+    report["results"]["solver_only"] = rows
+    print(format_table(rows, f"LM refinement from seeds perturbed by ±{args.perturb} rad, "
+                             f"{n} FK-made targets per arm ({stamp})"))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(report, fh, indent=2)
-    flat = [r for v in rows.values() for r in (v.values() if "targets" not in v else [v])]
-    return 0 if all(r["within_limits"] for r in flat) else 1
+    return 0 if all(r["within_limits"] for r in rows.values()) else 1

@@ -3,6 +3,11 @@ import json
 import subprocess
 import sys
 
+import numpy as np
+import pytest
+
+from ik_nn import bench, bench_report, load_arm
+
 
 def test_solver_only_bench_writes_json(tmp_path):
     out = tmp_path / "bench.json"
@@ -17,3 +22,88 @@ def test_solver_only_bench_writes_json(tmp_path):
         assert rows[name]["success"] >= 0.99
         assert rows[name]["within_limits"]
         assert rows[name]["latency_p50_us"] > 0
+
+
+def test_judge_uses_our_fk_and_limits():
+    arm = load_arm("rrr")
+    q, T = bench.make_targets(arm, 4)
+    answers = q.copy()
+    answers[1, 0] += 1e-3                     # off target
+    answers[2] = [np.nan] * 3                 # a peer that returned garbage
+    answers[3, 0] = arm.upper[0] + 2 * np.pi  # same pose on a periodic wrap, outside limits
+    v = bench.judge(arm, T, answers)
+    assert v["strict"].tolist() == [True, False, False, False]
+    assert v["loose"].tolist() == [True, True, False, False]
+    assert v["within_limits"].tolist() == [True, True, False, False]
+
+
+def test_ratios_to_fastest_peer():
+    rows = {"nn_refine": {"latency_p50_us": 50.0, "batch_solves_per_s": 1000.0},
+            "rtb_ik_LM": {"latency_p50_us": 100.0, "batch_solves_per_s": 100.0},
+            "ikpy": {"latency_p50_us": 1e4, "batch_solves_per_s": 200.0}}
+    assert bench.add_ratios(rows) == {"latency": "rtb_ik_LM", "throughput": "ikpy"}
+    assert rows["nn_refine"]["speedup_p50"] == 2.0
+    assert rows["nn_refine"]["throughput_ratio"] == 5.0
+    assert bench.add_ratios({"nn_refine": rows["nn_refine"]}) is None
+
+
+def test_replace_section(tmp_path):
+    md = tmp_path / "README.md"
+    md.write_text(f"# x\n\nbefore\n{bench_report.START}\nold\n{bench_report.END}\nafter\n")
+    assert bench_report.replace_section(md, "new table")
+    assert md.read_text() == (f"# x\n\nbefore\n{bench_report.START}\nnew table\n"
+                              f"{bench_report.END}\nafter\n")
+    plain = tmp_path / "plain.md"
+    plain.write_text("no markers\n")
+    assert not bench_report.replace_section(plain, "t")
+    assert plain.read_text() == "no markers\n"
+
+
+def test_quick_compare_end_to_end(tmp_path):
+    """--quick on tiny sizes: table, JSON, plots, README section; peers only if installed."""
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "bench"
+    md = tmp_path / "README.md"
+    md.write_text(f"intro\n{bench_report.START}\n{bench_report.END}\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "ik_nn.cli", "bench", "--quick", "--arms", "rrr", "ur5",
+         "--targets", "40", "--single", "10", "--ikpy-targets", "3",
+         "--out", str(out), "--report", str(md)],
+        capture_output=True, text=True, check=True)
+    assert "| rrr | ik_nn NN + refine | 40 |" in proc.stdout
+    for name in ("results.json", "table.md", *bench_report.PLOTS):
+        assert (out / name).stat().st_size > 0
+    report = json.loads((out / "results.json").read_text())
+    assert report["command"].startswith("ik-nn bench --quick")
+    for arm in ("rrr", "ur5"):
+        res = report["results"][arm]
+        ours = res["rows"]["nn_refine"]
+        assert ours["targets"] == 40 and ours["single_queries"] == 10
+        assert ours["success_1e-6"] >= 0.95 and ours["within_limits"] == 1.0
+        assert ours["pos_err_median"] <= 1e-6 and ours["rot_err_median"] <= 1e-6
+        assert res["rows"]["nn_alone"]["success_1mm_1deg"] <= 1.0
+        for peer in ("rtb_ik_LM", "ikpy"):
+            assert peer in res["rows"] or peer in res["notes"]
+        if "ikpy" in res["rows"]:
+            assert res["rows"]["ikpy"]["targets"] == 3 and res["rows"]["ikpy"]["of"] == 40
+    text = md.read_text()
+    assert text.startswith("intro\n") and "| ur5 | ik_nn NN + refine |" in text
+    # the section regenerates from the saved JSON alone (no measuring)
+    md.write_text(f"{bench_report.START}\n{bench_report.END}\n")
+    subprocess.run([sys.executable, "-m", "ik_nn.cli", "bench", "--from-json",
+                    str(out / "results.json"), "--report", str(md)], check=True,
+                   capture_output=True)
+    assert "| rrr | ik_nn NN + refine | 40 |" in md.read_text()
+
+
+def test_report_without_markers_fails_loudly(tmp_path):
+    md = tmp_path / "x.md"
+    md.write_text("nothing\n")
+    saved = tmp_path / "r.json"
+    saved.write_text(json.dumps({
+        "machine": bench.machine() | {"loadavg_start": 1.0, "loadavg_end": 1.0},
+        "command": "ik-nn bench", "targets": 1, "seed": 1, "results": {}}))
+    proc = subprocess.run([sys.executable, "-m", "ik_nn.cli", "bench", "--from-json", str(saved),
+                           "--report", str(md)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "markers" in proc.stdout
+    assert md.read_text() == "nothing\n"

@@ -1,0 +1,94 @@
+"""Peer adapters (ik_nn.bench_peers) reproduce ik_nn's FK exactly; skipped only when the peer
+package is absent (``pip install .[bench]``)."""
+import numpy as np
+import pytest
+
+from ik_nn import load_arm
+from ik_nn.arm import BUNDLED_ARMS, arm_from_dict
+from ik_nn.bench_peers import FK_TOL, PeerUnsupported, fixed_transforms, rpy_from_matrix
+from ik_nn.kinematics import pose_error, transform
+
+
+def _odd_arm(convention, offset=0.0):
+    """6 joints, base and tool with rotations, non-trivial a/d/alpha."""
+    alphas = ["pi/2", "-pi/2", 0.3, "pi/2", "-pi/2", 0.0]
+    return arm_from_dict({
+        "name": f"odd_{convention}", "convention": convention,
+        "base": {"xyz": [0.1, -0.2, 0.3], "rpy": [0.3, -0.5, 1.0]},
+        "tool": {"xyz": [0.01, 0.02, 0.05], "rpy": [0.2, 0.1, -0.4]},
+        "joints": [{"name": f"j{i}", "a": 0.1 * i, "d": 0.05 * (i % 2), "alpha": alphas[i],
+                    "theta_offset": offset if i == 2 else 0.0, "lower": -3.0, "upper": 3.0}
+                   for i in range(6)]})
+
+
+ARMS = [*BUNDLED_ARMS, "odd_standard", "odd_modified"]
+
+
+def _arm(name):
+    return _odd_arm(name[4:]) if name.startswith("odd_") else load_arm(name)
+
+
+def test_fixed_transforms_reproduce_fk():
+    """The URDF-style split both adapters rely on, checked without any peer installed."""
+    for name in ARMS + ["offset"]:
+        arm = _odd_arm("standard", 0.4) if name == "offset" else _arm(name)
+        F = fixed_transforms(arm)
+        q = arm.random_q(16, np.random.default_rng(3))
+        for qq, T in zip(q, arm.fk(q)):
+            M = F[0]
+            for qi, Fi in zip(qq, F[1:]):
+                M = M @ transform(rpy=(0, 0, qi)) @ Fi
+            assert np.abs(M - T).max() <= FK_TOL
+
+
+def test_rpy_round_trip():
+    rng = np.random.default_rng(0)
+    for rpy in [*rng.uniform(-3, 3, (50, 3)), (0.3, np.pi / 2, -1.0), (0.0, -np.pi / 2, 2.0)]:
+        R = transform(rpy=rpy)[:3, :3]
+        assert np.abs(transform(rpy=rpy_from_matrix(R))[:3, :3] - R).max() < 1e-12
+
+
+@pytest.mark.parametrize("name", ARMS)
+def test_rtb_adapter_fk_and_solve(name):
+    pytest.importorskip("roboticstoolbox")
+    from ik_nn.bench_peers import RtbPeer
+
+    arm = _arm(name)
+    peer = RtbPeer(arm)  # raises PeerUnsupported if FK differs
+    assert peer.fk_error <= FK_TOL
+    q = arm.random_q(3, np.random.default_rng(5))
+    T = arm.fk(q)
+    Q = np.array([peer.solve_one(t) for t in T])
+    pe, re = pose_error(T, arm.fk(Q))
+    assert (pe <= 1e-6).mean() >= 2 / 3 and (re <= 1e-6).mean() >= 2 / 3
+
+
+def test_rtb_adapter_refuses_offsets():
+    pytest.importorskip("roboticstoolbox")
+    from ik_nn.bench_peers import RtbPeer
+
+    with pytest.raises(PeerUnsupported, match="offset"):
+        RtbPeer(_odd_arm("standard", 0.4))
+
+
+@pytest.mark.parametrize("name", ARMS + ["offset"])
+def test_ikpy_adapter_fk(name):
+    pytest.importorskip("ikpy")
+    from ik_nn.bench_peers import IkpyPeer
+
+    arm = _odd_arm("standard", 0.4) if name == "offset" else _arm(name)
+    assert IkpyPeer(arm).fk_error <= FK_TOL
+
+
+def test_ikpy_adapter_solves_rrr():
+    pytest.importorskip("ikpy")
+    from ik_nn.bench_peers import IkpyPeer
+
+    arm = load_arm("rrr")
+    peer = IkpyPeer(arm)
+    q = arm.random_q(2, np.random.default_rng(5))
+    T = arm.fk(q)
+    Q = np.array([peer.solve_one(t) for t in T])
+    assert arm.within_limits(Q).all()
+    pe, re = pose_error(T, arm.fk(Q))
+    assert (pe <= 1e-6).all() and (re <= 1e-6).all()
