@@ -54,9 +54,12 @@ def test_launch_config_models_and_package_files_are_in_share(install):
     assert (share / "config" / "ik_nn.yaml").is_file()
     for arm in ("rrr", "rrr_full", "rrrrrr", "ur5"):
         assert (share / "config" / "arms" / f"{arm}.yaml").is_file()
-    shipped = sorted(p.name for p in (REPO / "models").glob("*") if p.is_file())
-    assert shipped, "models/ is empty"
-    assert sorted(p.name for p in (share / "models").glob("*")) == shipped
+    def files(root):
+        return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+    shipped = files(REPO / "models")
+    assert "ur5.onnx" in shipped, "models/ lacks the bundled networks"
+    assert files(share / "models") == shipped  # sub-folders (models/plain) kept
     assert (install / "share" / "ament_index" / "resource_index" / "packages" / "ik_nn").is_file()
 
 
