@@ -71,7 +71,7 @@ def _rate(x):
 
 
 def _ratio(x):
-    return f"{x:.2g}×" if x < 10 else f"{x:.0f}×"
+    return f"{x:.2g}×" if x < 10 else f"{x:,.0f}×"
 
 
 def table(results):
@@ -125,7 +125,7 @@ def verdict(results):
                 succ = f"**behind** on success ({_pct(s_us)} vs {_pct(s_p)})"
             l_us, l_p = ours["latency_p50_us"], p["latency_p50_us"]
             lat = (f"{'ahead' if l_us < l_p else '**behind**'} on p50 latency "
-                   f"({l_us:,.0f} vs {l_p:,.0f} µs, {l_p / l_us:.2g}×)")
+                   f"({l_us:,.0f} vs {l_p:,.0f} µs, {_ratio(l_p / l_us)})")
             out.append(f"- {arm} vs {labels[m]}: {succ}; {lat}.")
     return "\n".join(out)
 
