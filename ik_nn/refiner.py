@@ -164,6 +164,37 @@ def lm_attempt(Rt, pt, q, dh, convention, base, tool, lower, upper, w_pos, pos_o
 
 
 @njit(cache=True)
+def all_finite(a):
+    """True if no element of the array a is NaN or ±inf."""
+    for x in a.ravel():
+        if not np.isfinite(x):
+            return False
+    return True
+
+
+@njit(cache=True, inline="always")
+def joint_distance(a, b, periodic):
+    """Largest joint difference between a and b (dof,), periodic joints taken modulo 2π."""
+    d = 0.0
+    for i in range(a.shape[0]):
+        x = a[i] - b[i]
+        if periodic[i]:
+            x = (x + np.pi) % (2.0 * np.pi) - np.pi
+        d = max(d, abs(x))
+    return d
+
+
+@njit(cache=True, inline="always")
+def _reset(k, q_out, success, pos_err, rot_err, iterations, best_cost):
+    success[k] = False
+    pos_err[k] = np.inf
+    rot_err[k] = np.inf
+    best_cost[k] = np.inf
+    iterations[k] = 0
+    q_out[k] = np.nan
+
+
+@njit(cache=True)
 def refine_batch(T, seeds, idx, dh, convention, base, tool, lower, upper, w_pos, pos_only,
                  pos_tol, rot_tol, max_iter, q_out, success, pos_err, rot_err, iterations,
                  best_cost, reset):
@@ -173,19 +204,15 @@ def refine_batch(T, seeds, idx, dh, convention, base, tool, lower, upper, w_pos,
     best_cost (N,) float, iterations (N,) int are indexed by target (``reset`` initialises them
     for ``idx`` first). A target keeps the lowest-cost result over every attempt made on it and
     stops at its first success. Seeds are clipped into the limits; NaN seeds (padding) are
-    skipped.
+    skipped. Returns the number of targets in ``idx`` still failing.
     """
     dof = seeds.shape[2]
     q = np.empty(dof)
+    failures = 0
     for t in range(idx.shape[0]):
         k = idx[t]
         if reset:
-            success[k] = False
-            pos_err[k] = np.inf
-            rot_err[k] = np.inf
-            best_cost[k] = np.inf
-            iterations[k] = 0
-            q_out[k] = np.nan
+            _reset(k, q_out, success, pos_err, rot_err, iterations, best_cost)
         if success[k]:
             continue
         Rt = T[k, :3, :3]
@@ -207,46 +234,163 @@ def refine_batch(T, seeds, idx, dh, convention, base, tool, lower, upper, w_pos,
                 success[k] = ok
             if ok:
                 break
+        if not success[k]:
+            failures += 1
+    return failures
 
 
 @njit(cache=True)
-def rank_hypotheses(T, H, seed, dh, convention, base, tool, w_pos, pos_only, branch_tol, out,
-                    score_out):
-    """Order each target's hypotheses H (N, K, dof) into out (N, K, dof), best first.
+def seed_pass(T, seed, dh, convention, base, tool, lower, upper, periodic, w_pos, pos_only,
+              pos_tol, rot_tol, max_iter, continuity_tol, q_out, success, pos_err, rot_err,
+              iterations, best_cost, need):
+    """Refine every target from its seed (N, dof); initialises the outputs (N, ...).
 
-    Score = pos_err / reach + rot_err (position only: pos_err / reach), after FK. With seed
-    (N, dof) given (an empty (0, dof) array means none), hypotheses within ``branch_tol`` of the
-    best score are ordered by joint-space distance to the seed, ahead of the rest.
+    need (N,) bool is set where the seed did not converge, or converged to an answer moving
+    some joint more than ``continuity_tol`` (LM wandered off the seed's branch). Returns the
+    number of such targets.
     """
+    count = 0
+    seeds = seed.reshape(seed.shape[0], 1, seed.shape[1])
+    one = np.empty(1, dtype=np.int64)
+    for k in range(T.shape[0]):
+        one[0] = k
+        refine_batch(T, seeds[k:k + 1], one, dh, convention, base, tool, lower, upper, w_pos,
+                     pos_only, pos_tol, rot_tol, max_iter, q_out, success, pos_err, rot_err,
+                     iterations, best_cost, True)
+        need[k] = (not success[k]) or joint_distance(q_out[k], seed[k], periodic) > continuity_tol
+        count += need[k]
+    return count
+
+
+@njit(cache=True, inline="always")
+def _work(dof):
+    """Scratch arrays for chain_one and _residual."""
+    return (np.empty((3, 3)), np.empty(3), np.empty((dof, 3)), np.empty((dof, 3)), np.empty(6),
+            np.empty(3))
+
+
+@njit(cache=True)
+def _order(Rt, pt, Hk, seed, k, dh, convention, base, tool, periodic, w_pos, pos_only,
+           branch_tol, score, key, R, p, axes, origins, e, w):
+    """Indices ordering one target's hypotheses Hk (K, dof) best first; fills score (K,).
+
+    score = pos_err / reach + rot_err after FK. With a seed (``seed.shape[0] > 0``), the
+    hypotheses within ``branch_tol`` of the best score come first, nearest seed[k] first.
+    """
+    K = Hk.shape[0]
+    best = np.inf
+    for j in range(K):
+        chain_one(Hk[j], dh, convention, base, tool, R, p, axes, origins)
+        _, pe, re = _residual(Rt, pt, R, p, w_pos, pos_only, e, w)
+        score[j] = pe * w_pos + re
+        best = min(best, score[j])
+    for j in range(K):
+        if seed.shape[0] == 0:
+            key[j] = score[j]
+        elif score[j] <= best + branch_tol:
+            key[j] = joint_distance(Hk[j], seed[k], periodic)
+        else:
+            key[j] = 1e6 + score[j]
+    return np.argsort(key)
+
+
+@njit(cache=True)
+def rank_hypotheses(T, H, seed, dh, convention, base, tool, periodic, w_pos, pos_only,
+                    branch_tol, out, score_out):
+    """Order each target's hypotheses H (N, K, dof) into out (N, K, dof), best first, with
+    their scores in score_out (N, K) (see :func:`_order`)."""
     n, K, dof = H.shape
-    R = np.empty((3, 3))
-    p = np.empty(3)
-    axes = np.empty((dof, 3))
-    origins = np.empty((dof, 3))
-    w = np.empty(3)
-    e = np.empty(6)
+    R, p, axes, origins, e, w = _work(dof)
     score = np.empty(K)
     key = np.empty(K)
     for k in range(n):
-        Rt = T[k, :3, :3]
-        pt = T[k, :3, 3]
-        best = np.inf
-        for j in range(K):
-            chain_one(H[k, j], dh, convention, base, tool, R, p, axes, origins)
-            _, pe, re = _residual(Rt, pt, R, p, w_pos, pos_only, e, w)
-            score[j] = pe * w_pos + re
-            best = min(best, score[j])
-        for j in range(K):
-            if seed.shape[0] == 0:
-                key[j] = score[j]
-            elif score[j] <= best + branch_tol:
-                d = 0.0
-                for i in range(dof):
-                    d += (H[k, j, i] - seed[k, i]) ** 2
-                key[j] = np.sqrt(d)
-            else:
-                key[j] = 1e6 + score[j]
-        order = np.argsort(key)
+        order = _order(T[k, :3, :3], T[k, :3, 3], H[k], seed, k, dh, convention, base, tool,
+                       periodic, w_pos, pos_only, branch_tol, score, key, R, p, axes, origins,
+                       e, w)
         for j in range(K):
             out[k, j] = H[k, order[j]]
             score_out[k, j] = score[order[j]]
+
+
+@njit(cache=True)
+def network_pass(T, H, idx, seed, dh, convention, base, tool, lower, upper, periodic, w_pos,
+                 pos_only, pos_tol, rot_tol, max_iter, branch_tol, q_out, success, pos_err,
+                 rot_err, iterations, best_cost, reset):
+    """Rank and refine the network's hypotheses H (m, K, dof) of targets ``idx`` (m,).
+
+    Ranking, per target: score = pos_err / reach + rot_err after FK (position only: pos_err /
+    reach); with seed (N, dof) given (``(0, dof)`` means none), hypotheses within
+    ``branch_tol`` of the best score come first, nearest the seed first. Hypotheses are refined
+    in that order until one converges. A target already solved (by its seed) keeps the solved
+    answer nearer the seed; an unsolved one keeps the lowest error. Returns the number of
+    targets in ``idx`` still failing.
+    """
+    m, K, dof = H.shape
+    has_seed = seed.shape[0] > 0
+    R, p, axes, origins, e, w = _work(dof)
+    score = np.empty(K)
+    key = np.empty(K)
+    q = np.empty(dof)
+    failures = 0
+    for t in range(m):
+        k = idx[t]
+        if reset:
+            _reset(k, q_out, success, pos_err, rot_err, iterations, best_cost)
+        Rt = T[k, :3, :3]
+        pt = T[k, :3, 3]
+        order = _order(Rt, pt, H[t], seed, k, dh, convention, base, tool, periodic, w_pos,
+                       pos_only, branch_tol, score, key, R, p, axes, origins, e, w)
+        for jj in range(K):
+            j = order[jj]
+            for i in range(dof):
+                q[i] = min(max(H[t, j, i], lower[i]), upper[i])
+            ok, pe, re, it, cost = lm_attempt(Rt, pt, q, dh, convention, base, tool, lower,
+                                              upper, w_pos, pos_only, pos_tol, rot_tol,
+                                              max_iter)
+            iterations[k] += it
+            if ok and success[k] and has_seed:
+                take = joint_distance(q, seed[k], periodic) < joint_distance(q_out[k], seed[k],
+                                                                             periodic)
+            else:
+                take = ok or (not success[k] and cost < best_cost[k])
+            if take:
+                q_out[k] = q
+                pos_err[k] = pe
+                rot_err[k] = re
+                best_cost[k] = cost
+                success[k] = ok
+            if ok:
+                break
+        if not success[k]:
+            failures += 1
+    return failures
+
+
+@njit(cache=True)
+def wrap_to_seed(T, seed, dh, convention, base, tool, lower, upper, periodic, w_pos, pos_only,
+                 pos_tol, rot_tol, q_out, success, pos_err, rot_err):
+    """Move periodic joints of q_out (N, dof) by whole turns to the representative inside the
+    limits nearest seed (N, dof); FK is unchanged, and the errors are recomputed where a joint
+    moved (success re-judged, so rounding can never hide behind an old flag)."""
+    n, dof = q_out.shape
+    R, p, axes, origins, e, w = _work(dof)
+    two_pi = 2.0 * np.pi
+    for k in range(n):
+        moved = False
+        for i in range(dof):
+            if not periodic[i]:
+                continue
+            v = q_out[k, i] + two_pi * np.round((seed[k, i] - q_out[k, i]) / two_pi)
+            while v > upper[i]:
+                v -= two_pi
+            while v < lower[i]:
+                v += two_pi
+            if v != q_out[k, i]:
+                q_out[k, i] = v
+                moved = True
+        if moved and np.isfinite(pos_err[k]):
+            chain_one(q_out[k], dh, convention, base, tool, R, p, axes, origins)
+            _, pe, re = _residual(T[k, :3, :3], T[k, :3, 3], R, p, w_pos, pos_only, e, w)
+            pos_err[k] = pe
+            rot_err[k] = re
+            success[k] = pe <= pos_tol and re <= rot_tol

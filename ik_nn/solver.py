@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from .arm import BUNDLED_ARMS, Arm, load_arm
-from .encoding import nearest_representative
 from .kinematics import as_poses, pose_error
-from .refiner import rank_hypotheses, refine_batch
+from .refiner import (all_finite, network_pass, rank_hypotheses, refine_batch, seed_pass,
+                      wrap_to_seed)
 from .resources import model_path
 
 RESTART_CHUNK = 4
@@ -106,6 +106,8 @@ class IKSolver:
         self._w_pos = 1.0 / self.arm.reach
         self._mid = 0.5 * (self.arm.lower + self.arm.upper)
         self._periodic = self.arm.periodic
+        self._has_periodic = bool(self._periodic.any())
+        self._no_seed = np.empty((0, self.arm.dof))
         a = self.arm
         self._kin = (a.dh, a.convention_id, a.base, a.tool, a.lower, a.upper)
         path = bundled_model(self.arm) if model == "bundled" else model
@@ -120,18 +122,28 @@ class IKSolver:
 
     # ------------------------------------------------------------------ candidates
     def _check_seed(self, seed, n):
-        """(N, dof) float64 view of seed given as (dof,) or (N, dof); (0, dof) when None."""
+        """(N, dof) float64 array of seed given as (dof,) or (N, dof); (0, dof) when None.
+
+        Finiteness is checked by the caller (compiled, with the targets)."""
         dof = self.arm.dof
         if seed is None:
-            return np.empty((0, dof))
+            return self._no_seed
         seed = np.asarray(seed, dtype=np.float64)
         if seed.shape == (dof,):
             seed = seed.reshape(1, dof) if n == 1 else np.broadcast_to(seed, (n, dof))
         if seed.shape != (n, dof):
             raise ValueError(f"seed must have shape ({dof},) or ({n}, {dof}), got {seed.shape}")
-        if not np.isfinite(seed.sum()):
-            raise ValueError("seed contains NaN or inf")
         return np.ascontiguousarray(seed)
+
+    def _checked(self, T, seed):
+        """Validated (T (N, 4, 4), seed (N, dof) or (0, dof)) from the caller's arguments."""
+        T = as_poses(T)
+        seed = self._check_seed(seed, T.shape[0])
+        if not all_finite(T):
+            raise ValueError("target poses contain NaN or inf")
+        if not all_finite(seed):
+            raise ValueError("seed contains NaN or inf")
+        return T, seed
 
     def hypotheses(self, T, seed=None, position_only=False):
         """The network's hypotheses (N, K, dof), best first, and their scaled errors (N, K).
@@ -142,19 +154,22 @@ class IKSolver:
         """
         if self.seeder is None:
             raise ValueError("this solver has no network (model=None)")
-        T = as_poses(T)
-        return self._ranked(T, self._check_seed(seed, T.shape[0]), bool(position_only))
+        T, seed = self._checked(T, seed)
+        return self._rank(T, seed, bool(position_only))
 
-    def _ranked(self, T, seed, position_only):
-        """hypotheses() for checked inputs: T (N, 4, 4), seed (N, dof) or (0, dof) for none."""
-        H = self.seeder.hypotheses(T, q_ref=seed if seed.shape[0] else None,
-                                   position_only=position_only)
+    def _rank(self, T, seed, position_only):
+        """hypotheses() for checked T (N, 4, 4) and seed (N, dof) or (0, dof)."""
+        H = self._raw_hypotheses(T, seed, position_only)
         out = np.empty_like(H)
         score = np.empty(H.shape[:2])
-        a = self.arm
-        rank_hypotheses(T, H, seed, a.dh, a.convention_id, a.base, a.tool, self._w_pos,
-                        position_only, self.branch_tol, out, score)
+        rank_hypotheses(T, H, seed, *self._kin[:4], self._periodic, self._w_pos, position_only,
+                        self.branch_tol, out, score)
         return out, score
+
+    def _raw_hypotheses(self, T, seed, position_only):
+        """Network hypotheses (N, K, dof) for checked T and seed, in the network's order."""
+        return self.seeder.hypotheses(T, q_ref=seed if seed.shape[0] else None,
+                                      position_only=position_only)
 
     # ------------------------------------------------------------------ solve
     def solve(self, T, seed=None, position_only=False) -> IKResult:
@@ -164,89 +179,59 @@ class IKSolver:
         position only (rotation ignored and reported as 0).
         """
         start = time.perf_counter()
-        T = as_poses(T)
-        if not np.isfinite(T.sum()):
-            raise ValueError("target poses contain NaN or inf")
-        n, dof = T.shape[0], self.arm.dof
-        seed = self._check_seed(seed, n)
+        T, seed = self._checked(T, seed)
         position_only = bool(position_only)
-
+        n, dof = T.shape[0], self.arm.dof
         if not self.refine:
-            q = np.ascontiguousarray(self._ranked(T, seed, position_only)[0][:, 0])
+            q = np.ascontiguousarray(self._rank(T, seed, position_only)[0][:, 0])
             pe, re = pose_error(T, self.arm.fk(q))
             if position_only:
                 re = np.zeros(n)
             ok = (pe <= self.pos_tol) & (re <= self.rot_tol)
             return IKResult(q, ok, pe, re, np.zeros(n, dtype=np.int64))
 
-        outputs = (np.empty((n, dof)), np.empty(n, dtype=np.bool_), np.empty(n), np.empty(n),
-                   np.empty(n, dtype=np.int64), np.empty(n))
+        out = (np.empty((n, dof)), np.empty(n, dtype=np.bool_), np.empty(n), np.empty(n),
+               np.empty(n, dtype=np.int64), np.empty(n))
+        kin, per = self._kin, self._periodic
         settings = (self._w_pos, position_only, self.pos_tol, self.rot_tol, self.max_iterations)
-        success = outputs[1]
         has_seed = seed.shape[0] > 0
         if has_seed:
-            refine_batch(T, seed.reshape(n, 1, dof), np.arange(n), *self._kin, *settings,
-                         *outputs, True)
-        if self.seeder is not None and has_seed:
-            self._network_pass_after_seed(T, seed, position_only, outputs, settings)
+            need = np.empty(n, dtype=np.bool_)
+            failures = seed_pass(T, seed, *kin, per, *settings, self.continuity_tol, *out, need)
+            if failures and self.seeder is not None:
+                todo = np.arange(n) if failures == n else np.flatnonzero(need)
+                Tn = T if failures == n else np.ascontiguousarray(T[todo])
+                H = self._raw_hypotheses(Tn, seed if failures == n else seed[todo],
+                                         position_only)
+                failures = network_pass(T, H, todo, seed, *kin[:6], per, *settings,
+                                        self.branch_tol, *out, False)
+            else:
+                failures = n - int(out[1].sum()) if failures else 0
         elif self.seeder is not None:
-            H = self._ranked(T, seed, position_only)[0]
-            refine_batch(T, H, np.arange(n), *self._kin, *settings, *outputs, True)
-        elif not has_seed:
-            refine_batch(T, np.broadcast_to(self._mid, (n, 1, dof)), np.arange(n), *self._kin,
-                         *settings, *outputs, True)
+            H = self._raw_hypotheses(T, seed, position_only)
+            failures = network_pass(T, H, np.arange(n), seed, *kin[:6], per, *settings,
+                                    self.branch_tol, *out, True)
+        else:
+            failures = refine_batch(T, np.broadcast_to(self._mid, (n, 1, dof)), np.arange(n),
+                                    *kin, *settings, *out, True)
 
+        if failures:
+            self._restarts(T, out, settings, start + self.timeout * n)
+        if has_seed and self._has_periodic:
+            wrap_to_seed(T, seed, *kin[:6], per, self._w_pos, position_only, self.pos_tol,
+                         self.rot_tol, *out[:4])
+        return IKResult(*out[:5])
+
+    def _restarts(self, T, out, settings, deadline):
+        """Random restarts for the targets still failing, a few at a time, within budget."""
         restarts = 0
-        deadline = start + self.timeout * n
-        while restarts < self.max_restarts and not success.all():
-            if time.perf_counter() > deadline:
-                break
+        success = out[1]
+        while restarts < self.max_restarts and time.perf_counter() < deadline:
             idx = np.flatnonzero(~success)
+            if not idx.size:
+                break
             k = min(RESTART_CHUNK, self.max_restarts - restarts)
-            cands = self._rng.uniform(self.arm.lower, self.arm.upper, size=(idx.size, k, dof))
-            refine_batch(T, cands, idx, *self._kin, *settings, *outputs, False)
+            cands = self._rng.uniform(self.arm.lower, self.arm.upper,
+                                      size=(idx.size, k, self.arm.dof))
+            refine_batch(T, cands, idx, *self._kin, *settings, *out, False)
             restarts += k
-        if has_seed and self._periodic.any():
-            self._wrap_near(T, outputs, seed, position_only)
-        return IKResult(*outputs[:5])
-
-    def _joint_distance(self, q, seed):
-        """(N,) largest joint move from seed to q, periodic joints taken modulo 2π."""
-        d = q - seed
-        d[:, self._periodic] = np.remainder(d[:, self._periodic] + np.pi, 2 * np.pi) - np.pi
-        return np.abs(d).max(axis=1)
-
-    def _network_pass_after_seed(self, T, seed, position_only, outputs, settings):
-        """Refine the hypotheses (nearest the seed first) for targets the seed did not solve,
-        or solved only by moving a joint more than ``continuity_tol``; keep, per target, the
-        solved answer nearer the seed."""
-        q, success = outputs[0], outputs[1]
-        dist = self._joint_distance(q, seed)
-        todo = np.flatnonzero(~success | (dist > self.continuity_tol))
-        if not todo.size:
-            return
-        m = todo.size
-        H = self._ranked(T[todo], seed[todo], position_only)[0]
-        alt = (np.empty((m, self.arm.dof)), np.empty(m, dtype=np.bool_), np.empty(m),
-               np.empty(m), np.empty(m, dtype=np.int64), np.empty(m))
-        refine_batch(T[todo], H, np.arange(m), *self._kin, *settings, *alt, True)
-        alt_dist = self._joint_distance(alt[0], seed[todo])
-        cur_ok = success[todo]
-        take = alt[1] & (~cur_ok | (alt_dist < dist[todo]))
-        take |= ~alt[1] & ~cur_ok & (alt[5] < outputs[5][todo])  # both failed: lower error
-        iters = outputs[4][todo] + alt[4]
-        for out, new in zip(outputs, alt):
-            out[todo[take]] = new[take]
-        outputs[4][todo] = iters
-
-    def _wrap_near(self, T, outputs, seed, position_only):
-        """Move periodic joints of q by whole turns to the representative nearest the seed."""
-        q = outputs[0]
-        far = np.flatnonzero((np.abs(q - seed)[:, self._periodic] > np.pi).any(axis=1))
-        if far.size:
-            q[far] = nearest_representative(q[far], self.arm, seed[far])
-            pe, re = pose_error(T[far], self.arm.fk(q[far]))  # unchanged but for rounding
-            re = 0.0 * re if position_only else re
-            outputs[1][far] &= (pe <= self.pos_tol) & (re <= self.rot_tol)
-            outputs[2][far] = pe
-            outputs[3][far] = re

@@ -171,3 +171,17 @@ def test_bundled_network_cold_start(name):
     assert basin.success.mean() >= 0.99  # the network's hypotheses alone find the basin
     res = solver.solve(T)
     assert res.success.mean() >= 0.999 and arm.within_limits(res.q).all()
+
+
+def test_refine_false_returns_the_best_ranked_hypothesis():
+    arm = ik_nn.load_arm("ur5")
+    _, T, _ = fk_targets(arm, 50, 20)
+    net = IKSolver(arm, refine=False)
+    res = net.solve(T)
+    H, score = net.hypotheses(T)
+    np.testing.assert_array_equal(res.q, H[:, 0])
+    assert np.all(np.diff(score, axis=1) >= 0)  # best first when no seed is given
+    pe, re = pose_error(T, arm.fk(res.q))
+    np.testing.assert_allclose(res.pos_err, pe)
+    assert not res.success.any() and np.all(res.iterations == 0)
+    assert np.median(pe) < 0.05  # a seed, not an answer: centimetres, to be refined
