@@ -44,6 +44,8 @@ setup(
         "train": ["torch==2.13.0", "onnx>=1.16", "tqdm>=4.66", "matplotlib>=3.8"],
         # colcon (from PyPI) for the test that builds the package as a ROS workspace would
         "test": ["pytest>=8", "colcon-core", "colcon-ros"],
+        # peers for `ik-nn bench` (never runtime dependencies)
+        "bench": ["roboticstoolbox-python", "ikpy", "matplotlib>=3.8"],
     },
     zip_safe=False,
     maintainer="ik_nn developers",

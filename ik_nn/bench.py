@@ -395,6 +395,9 @@ def add_arguments(parser):
                         help="no measuring: render --report from a saved results.json")
     parser.add_argument("--ros", action="store_true",
                         help="end-to-end ROS 2 latency between processes (see ik_nn.bench_ros)")
+    parser.add_argument("--seed-study", action="store_true",
+                        help="the seed deck's experiments redone: its joint-space metric beside "
+                        "task-space errors, its plain MLP beside ours (see ik_nn.seed_study)")
     if available("ik_nn.bench_ros"):
         from . import bench_ros
 
@@ -474,6 +477,10 @@ def run(args) -> int:
         from . import bench_ros
 
         return bench_ros.run(args)
+    if args.seed_study:
+        from . import seed_study
+
+        return seed_study.run(args)
     if not args.solver_only:
         return run_compare(args)
     report = {"machine": machine(), "command": "ik-nn bench", "results": {}}

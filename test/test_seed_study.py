@@ -27,3 +27,17 @@ def test_small_study_runs_and_refinement_is_exact():
         assert r["ik_nn"]["success_1e-6"] < r["ik_nn_refined"]["success_1e-6"]
     text = seed_study.format_study(rows)
     assert "99.78 %" in text and "159.57 ms" in text
+
+
+def test_cli_seed_study(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "study.json"
+    text = subprocess.run([sys.executable, "-m", "ik_nn.cli", "bench", "--seed-study",
+                           "--targets", "40", "--single", "5", "--json", str(out)],
+                          capture_output=True, text=True, check=True).stdout
+    assert "The seed deck's experiments, redone" in text
+    rows = json.loads(out.read_text())["seed_study"]
+    assert {r["arm"] for r in rows} == {"rrr", "rrr_full", "rrrrrr"}
