@@ -194,6 +194,16 @@ def _reset(k, q_out, success, pos_err, rot_err, iterations, best_cost):
     q_out[k] = np.nan
 
 
+@njit(cache=True, inline="always")
+def _keep(k, q, ok, pe, re, cost, q_out, success, pos_err, rot_err, best_cost):
+    """Record attempt (q, ok, errors, cost) as target k's current answer."""
+    q_out[k] = q
+    success[k] = ok
+    pos_err[k] = pe
+    rot_err[k] = re
+    best_cost[k] = cost
+
+
 @njit(cache=True)
 def refine_batch(T, seeds, idx, dh, convention, base, tool, lower, upper, w_pos, pos_only,
                  pos_tol, rot_tol, max_iter, q_out, success, pos_err, rot_err, iterations,
@@ -227,11 +237,7 @@ def refine_batch(T, seeds, idx, dh, convention, base, tool, lower, upper, w_pos,
                                               max_iter)
             iterations[k] += it
             if ok or cost < best_cost[k]:
-                best_cost[k] = cost
-                q_out[k] = q
-                pos_err[k] = pe
-                rot_err[k] = re
-                success[k] = ok
+                _keep(k, q, ok, pe, re, cost, q_out, success, pos_err, rot_err, best_cost)
             if ok:
                 break
         if not success[k]:
@@ -354,11 +360,7 @@ def network_pass(T, H, idx, seed, dh, convention, base, tool, lower, upper, peri
             else:
                 take = ok or (not success[k] and cost < best_cost[k])
             if take:
-                q_out[k] = q
-                pos_err[k] = pe
-                rot_err[k] = re
-                best_cost[k] = cost
-                success[k] = ok
+                _keep(k, q, ok, pe, re, cost, q_out, success, pos_err, rot_err, best_cost)
             if ok:
                 break
         if not success[k]:

@@ -21,28 +21,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import encoding
+from ..analysis import analyse
 
 
-def coaxial_pairs(arm, tol: float = 1e-12):
-    """Pairs (i, i+1) of consecutive non-periodic joints turning about the same axis."""
-    dh = np.asarray(arm.dh)
-    pairs = []
-    for i in range(arm.dof - 1):
-        if arm.convention == "standard":
-            a, alpha = dh[i, 0], dh[i, 2]
-        else:  # modified: joint i+1's frame follows Rx(α_{i+1}) Tx(a_{i+1})
-            a, alpha = dh[i + 1, 0], dh[i + 1, 2]
-        if abs(a) < tol and abs(np.sin(alpha)) < tol and np.cos(alpha) > 0:
-            if not (arm.periodic[i] or arm.periodic[i + 1]):
-                pairs.append((i, i + 1))
-    return pairs
+def coaxial_pairs(arm):
+    """Pairs (i, i+1) (0-based) of consecutive non-periodic joints on one axis line with the
+    same sense, so that only θi + θi+1 matters (measured by :func:`ik_nn.analysis.analyse`)."""
+    rep = analyse(arm, samples=64)
+    return [(i - 1, j - 1) for i, j, sense in rep.coaxial
+            if j == i + 1 and sense > 0 and not (arm.periodic[i - 1] or arm.periodic[j - 1])]
 
 
-def position_free_joints(arm, n: int = 64, seed: int = 0, tol: float = 1e-10) -> np.ndarray:
-    """(dof,) bool: joints whose motion never moves the tool point (zero position-Jacobian column)."""
-    q = arm.random_q(n, np.random.default_rng(seed))
-    J = arm.jacobian(q)
-    return np.all(np.linalg.norm(J[:, :3, :], axis=1) < tol * max(arm.reach, 1e-9), axis=0)
+def position_free_joints(arm) -> np.ndarray:
+    """(dof,) bool: joints whose motion never moves the tool point (measured by
+    :func:`ik_nn.analysis.analyse`: zero position-Jacobian column at every sample)."""
+    free = np.zeros(arm.dof, dtype=bool)
+    free[[i - 1 for i in analyse(arm, samples=64).no_position]] = True
+    return free
 
 
 def canonicalize(q, arm, position_only=None) -> np.ndarray:
