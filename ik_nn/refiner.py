@@ -8,8 +8,9 @@ Per attempt, from a seed ``q0``::
     q' = clip(q + s δ, lower, upper)               s ≤ 1 caps the largest joint change at
                                                    MAX_STEP; joint limits on every trial
 
-A trial is taken only if it lowers ``½‖e‖²``; then λ shrinks (×0.1), else λ grows (×10) and the
-step is solved again from the same Jacobian. The damping keeps every step the minimum-norm one,
+A trial is taken only if it lowers ``½‖e‖²``; then λ shrinks by as much as the gain ratio
+(actual over predicted reduction) shows the linear model to be trustworthy (Nielsen's rule),
+else λ grows (×2, ×4, ×8, ...) and the step is solved again from the same Jacobian. The damping keeps every step the minimum-norm one,
 so motion along the Jacobian's null space (the rrrrrr θ3/θ4 split, the rrr θ3 in position-only
 mode) stays at the seed. An attempt ends on success (both errors within tolerance), when λ
 exceeds :data:`LAMBDA_MAX` (a local minimum, a limit, or an unreachable target), or at the
@@ -26,7 +27,7 @@ from numba import njit
 from .kinematics import chain_one, jacobian_one, rotation_log
 
 LAMBDA_START = 1e-3
-LAMBDA_MIN = 1e-7
+LAMBDA_MIN = 1e-9
 LAMBDA_MAX = 1e7
 MAX_STEP = 0.5  # rad: largest joint change of one step (near singularities GN steps explode)
 
@@ -111,6 +112,7 @@ def lm_attempt(Rt, pt, q, dh, convention, base, tool, lower, upper, w_pos, pos_o
     chain_one(q, dh, convention, base, tool, R, p, axes, origins)
     cost, pos_err, rot_err = _residual(Rt, pt, R, p, w_pos, pos_only, e, w)
     lam = LAMBDA_START
+    nu = 2.0
     it = 0
     while True:
         if pos_err <= pos_tol and rot_err <= rot_tol:
@@ -139,18 +141,27 @@ def lm_attempt(Rt, pt, q, dh, convention, base, tool, lower, upper, w_pos, pos_o
                     M[i, j] = JtJ[i, j]
                 M[i, i] += lam
             if not _cholesky_solve(M, g, delta, dof):
-                lam *= 10.0
+                lam *= nu
+                nu *= 2.0
                 continue
             big = 0.0
             for i in range(dof):
                 big = max(big, abs(delta[i]))
             shrink = MAX_STEP / big if big > MAX_STEP else 1.0
             for i in range(dof):
-                v = q[i] + shrink * delta[i]
-                q2[i] = min(max(v, lower[i]), upper[i])
+                delta[i] *= shrink
+                q2[i] = min(max(q[i] + delta[i], lower[i]), upper[i])
             chain_one(q2, dh, convention, base, tool, R2, p2, axes2, origins2)
             cost2, pos2, rot2 = _residual(Rt, pt, R2, p2, w_pos, pos_only, e2, w)
+            # reduction the linear model predicts for this step: gᵀδ − ½ δᵀ JᵀJ δ
+            pred = 0.0
+            for i in range(dof):
+                acc = 0.0
+                for j in range(dof):
+                    acc += JtJ[i, j] * delta[j]
+                pred += delta[i] * (g[i] - 0.5 * acc)
             if cost2 < cost:
+                rho = (cost - cost2) / pred if pred > 0.0 else 1.0
                 q[:] = q2
                 R, R2 = R2, R
                 p, p2 = p2, p
@@ -158,9 +169,13 @@ def lm_attempt(Rt, pt, q, dh, convention, base, tool, lower, upper, w_pos, pos_o
                 origins, origins2 = origins2, origins
                 e, e2 = e2, e
                 cost, pos_err, rot_err = cost2, pos2, rot2
-                lam = max(lam * 0.1, LAMBDA_MIN)
+                # Nielsen's update: shrink λ as far as the model proved trustworthy
+                t = 2.0 * rho - 1.0
+                lam = max(lam * max(1.0 / 3.0, 1.0 - t * t * t), LAMBDA_MIN)
+                nu = 2.0
                 break
-            lam *= 10.0
+            lam *= nu
+            nu *= 2.0
 
 
 @njit(cache=True)
