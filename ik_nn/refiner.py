@@ -21,8 +21,10 @@ succeeds and keeps the lowest-error result. Restarts are the caller's business (
 """
 from __future__ import annotations
 
+import types
+
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .kinematics import chain_one, jacobian_one, rotation_log
 
@@ -178,6 +180,15 @@ def lm_attempt(Rt, pt, q, dh, convention, base, tool, lower, upper, w_pos, pos_o
             nu *= 2.0
 
 
+def _renamed(func, name):
+    """A copy of func under another name: numba's disk cache is keyed by the function's name,
+    so a serial and a parallel build of one function need two names."""
+    twin = types.FunctionType(func.__code__, func.__globals__, name, func.__defaults__,
+                              func.__closure__)
+    twin.__qualname__ = name
+    return twin
+
+
 @njit(cache=True)
 def all_finite(a):
     """True if no element of the array a is NaN or ±inf."""
@@ -219,8 +230,7 @@ def _keep(k, q, ok, pe, re, cost, q_out, success, pos_err, rot_err, best_cost):
     best_cost[k] = cost
 
 
-@njit(cache=True)
-def refine_batch(T, seeds, idx, dh, convention, base, tool, lower, upper, w_pos, pos_only,
+def _refine_batch(T, seeds, idx, dh, convention, base, tool, lower, upper, w_pos, pos_only,
                  pos_tol, rot_tol, max_iter, q_out, success, pos_err, rot_err, iterations,
                  best_cost, reset):
     """Refine targets ``idx`` (n,) from their seeds (n, S, dof); update the outputs in place.
@@ -232,10 +242,10 @@ def refine_batch(T, seeds, idx, dh, convention, base, tool, lower, upper, w_pos,
     skipped. Returns the number of targets in ``idx`` still failing.
     """
     dof = seeds.shape[2]
-    q = np.empty(dof)
     failures = 0
-    for t in range(idx.shape[0]):
+    for t in prange(idx.shape[0]):
         k = idx[t]
+        q = np.empty(dof)
         if reset:
             _reset(k, q_out, success, pos_err, rot_err, iterations, best_cost)
         if success[k]:
@@ -258,6 +268,10 @@ def refine_batch(T, seeds, idx, dh, convention, base, tool, lower, upper, w_pos,
         if not success[k]:
             failures += 1
     return failures
+
+
+refine_batch = njit(cache=True)(_refine_batch)
+refine_batch_parallel = njit(cache=True, parallel=True)(_renamed(_refine_batch, "_refine_batch_par"))
 
 
 @njit(cache=True)
@@ -333,8 +347,7 @@ def rank_hypotheses(T, H, seed, dh, convention, base, tool, periodic, w_pos, pos
             score_out[k, j] = score[order[j]]
 
 
-@njit(cache=True)
-def network_pass(T, H, idx, seed, dh, convention, base, tool, lower, upper, periodic, w_pos,
+def _network_pass(T, H, idx, seed, dh, convention, base, tool, lower, upper, periodic, w_pos,
                  pos_only, pos_tol, rot_tol, max_iter, branch_tol, q_out, success, pos_err,
                  rot_err, iterations, best_cost, reset):
     """Rank and refine the network's hypotheses H (m, K, dof) of targets ``idx`` (m,).
@@ -348,13 +361,13 @@ def network_pass(T, H, idx, seed, dh, convention, base, tool, lower, upper, peri
     """
     m, K, dof = H.shape
     has_seed = seed.shape[0] > 0
-    R, p, axes, origins, e, w = _work(dof)
-    score = np.empty(K)
-    key = np.empty(K)
-    q = np.empty(dof)
     failures = 0
-    for t in range(m):
+    for t in prange(m):
         k = idx[t]
+        R, p, axes, origins, e, w = _work(dof)
+        score = np.empty(K)
+        key = np.empty(K)
+        q = np.empty(dof)
         if reset:
             _reset(k, q_out, success, pos_err, rot_err, iterations, best_cost)
         Rt = T[k, :3, :3]
@@ -381,6 +394,10 @@ def network_pass(T, H, idx, seed, dh, convention, base, tool, lower, upper, peri
         if not success[k]:
             failures += 1
     return failures
+
+
+network_pass = njit(cache=True)(_network_pass)
+network_pass_parallel = njit(cache=True, parallel=True)(_renamed(_network_pass, "_network_pass_par"))
 
 
 @njit(cache=True)

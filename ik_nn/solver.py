@@ -31,11 +31,12 @@ import numpy as np
 
 from .arm import BUNDLED_ARMS, Arm, load_arm
 from .kinematics import as_poses, pose_error
-from .refiner import (all_finite, network_pass, rank_hypotheses, refine_batch, seed_pass,
-                      wrap_to_seed)
+from .refiner import (all_finite, network_pass, network_pass_parallel, rank_hypotheses,
+                      refine_batch, refine_batch_parallel, seed_pass, wrap_to_seed)
 from .resources import model_path
 
 RESTART_CHUNK = 4
+PARALLEL_MIN = 256  # batches this large refine on every core (threads cost ~10 us to start)
 
 
 @dataclass
@@ -54,6 +55,14 @@ class IKResult:
 
     def __len__(self):
         return self.q.shape[0]
+
+
+def _network(n):
+    return network_pass_parallel if n >= PARALLEL_MIN else network_pass
+
+
+def _refine(n):
+    return refine_batch_parallel if n >= PARALLEL_MIN else refine_batch
 
 
 def bundled_model(arm: Arm):
@@ -110,6 +119,9 @@ class IKSolver:
         self._no_seed = np.empty((0, self.arm.dof))
         a = self.arm
         self._kin = (a.dh, a.convention_id, a.base, a.tool, a.lower, a.upper)
+        self._idx1 = np.zeros(1, dtype=np.int64)
+        self._settings = {po: (self._w_pos, po, self.pos_tol, self.rot_tol, self.max_iterations)
+                          for po in (False, True)}
         path = bundled_model(self.arm) if model == "bundled" else model
         self.model_path = None if path is None else Path(path)
         self.seeder = None
@@ -193,32 +205,33 @@ class IKSolver:
         out = (np.empty((n, dof)), np.empty(n, dtype=np.bool_), np.empty(n), np.empty(n),
                np.empty(n, dtype=np.int64), np.empty(n))
         kin, per = self._kin, self._periodic
-        settings = (self._w_pos, position_only, self.pos_tol, self.rot_tol, self.max_iterations)
+        settings = self._settings[position_only]
+        every = self._idx1 if n == 1 else np.arange(n)
         has_seed = seed.shape[0] > 0
         if has_seed:
             need = np.empty(n, dtype=np.bool_)
             failures = seed_pass(T, seed, *kin, per, *settings, self.continuity_tol, *out, need)
             if failures and self.seeder is not None:
-                todo = np.arange(n) if failures == n else np.flatnonzero(need)
+                todo = every if failures == n else np.flatnonzero(need)
                 Tn = T if failures == n else np.ascontiguousarray(T[todo])
                 H = self._raw_hypotheses(Tn, seed if failures == n else seed[todo],
                                          position_only)
-                failures = network_pass(T, H, todo, seed, *kin[:6], per, *settings,
-                                        self.branch_tol, *out, False)
+                failures = _network(todo.size)(T, H, todo, seed, *kin, per, *settings,
+                                               self.branch_tol, *out, False)
             else:
                 failures = n - int(out[1].sum()) if failures else 0
         elif self.seeder is not None:
             H = self._raw_hypotheses(T, seed, position_only)
-            failures = network_pass(T, H, np.arange(n), seed, *kin[:6], per, *settings,
-                                    self.branch_tol, *out, True)
+            failures = _network(n)(T, H, every, seed, *kin, per, *settings, self.branch_tol,
+                                   *out, True)
         else:
-            failures = refine_batch(T, np.broadcast_to(self._mid, (n, 1, dof)), np.arange(n),
-                                    *kin, *settings, *out, True)
+            failures = _refine(n)(T, np.broadcast_to(self._mid, (n, 1, dof)), every, *kin,
+                                  *settings, *out, True)
 
         if failures:
             self._restarts(T, out, settings, start + self.timeout * n)
         if has_seed and self._has_periodic:
-            wrap_to_seed(T, seed, *kin[:6], per, self._w_pos, position_only, self.pos_tol,
+            wrap_to_seed(T, seed, *kin, per, self._w_pos, position_only, self.pos_tol,
                          self.rot_tol, *out[:4])
         return IKResult(*out[:5])
 
@@ -233,5 +246,5 @@ class IKSolver:
             k = min(RESTART_CHUNK, self.max_restarts - restarts)
             cands = self._rng.uniform(self.arm.lower, self.arm.upper,
                                       size=(idx.size, k, self.arm.dof))
-            refine_batch(T, cands, idx, *self._kin, *settings, *out, False)
+            _refine(idx.size)(T, cands, idx, *self._kin, *settings, *out, False)
             restarts += k
