@@ -230,6 +230,28 @@ def _keep(k, q, ok, pe, re, cost, q_out, success, pos_err, rot_err, best_cost):
     best_cost[k] = cost
 
 
+@njit(cache=True, inline="always")
+def _attempt(k, Rt, pt, cand, q, seed, periodic, dh, convention, base, tool, lower, upper,
+             w_pos, pos_only, pos_tol, rot_tol, max_iter, q_out, success, pos_err, rot_err,
+             iterations, best_cost):
+    """One LM attempt for target k from candidate cand (dof,) (clipped into the limits), q
+    (dof,) scratch. The result replaces target k's answer if it converged where the answer had
+    not, or converged nearer seed[k] (when seed is not empty), or failed with a lower error
+    than a failed answer. Returns whether it converged."""
+    for i in range(q.shape[0]):
+        q[i] = min(max(cand[i], lower[i]), upper[i])
+    ok, pe, re, it, cost = lm_attempt(Rt, pt, q, dh, convention, base, tool, lower, upper,
+                                      w_pos, pos_only, pos_tol, rot_tol, max_iter)
+    iterations[k] += it
+    if ok and success[k] and seed.shape[0] > 0:
+        take = joint_distance(q, seed[k], periodic) < joint_distance(q_out[k], seed[k], periodic)
+    else:
+        take = ok or (not success[k] and cost < best_cost[k])
+    if take:
+        _keep(k, q, ok, pe, re, cost, q_out, success, pos_err, rot_err, best_cost)
+    return ok
+
+
 def _refine_batch(T, seeds, idx, dh, convention, base, tool, lower, upper, w_pos, pos_only,
                  pos_tol, rot_tol, max_iter, q_out, success, pos_err, rot_err, iterations,
                  best_cost, reset):
@@ -242,6 +264,8 @@ def _refine_batch(T, seeds, idx, dh, convention, base, tool, lower, upper, w_pos
     skipped. Returns the number of targets in ``idx`` still failing.
     """
     dof = seeds.shape[2]
+    no_seed = np.empty((0, dof))
+    periodic = np.zeros(dof, dtype=np.bool_)  # unused without a seed
     failures = 0
     for t in prange(idx.shape[0]):
         k = idx[t]
@@ -255,15 +279,9 @@ def _refine_batch(T, seeds, idx, dh, convention, base, tool, lower, upper, w_pos
         for s in range(seeds.shape[1]):
             if np.isnan(seeds[t, s, 0]):
                 continue
-            for i in range(dof):
-                q[i] = min(max(seeds[t, s, i], lower[i]), upper[i])
-            ok, pe, re, it, cost = lm_attempt(Rt, pt, q, dh, convention, base, tool,
-                                              lower, upper, w_pos, pos_only, pos_tol, rot_tol,
-                                              max_iter)
-            iterations[k] += it
-            if ok or cost < best_cost[k]:
-                _keep(k, q, ok, pe, re, cost, q_out, success, pos_err, rot_err, best_cost)
-            if ok:
+            if _attempt(k, Rt, pt, seeds[t, s], q, no_seed, periodic, dh, convention, base,
+                        tool, lower, upper, w_pos, pos_only, pos_tol, rot_tol, max_iter, q_out,
+                        success, pos_err, rot_err, iterations, best_cost):
                 break
         if not success[k]:
             failures += 1
@@ -375,21 +393,9 @@ def _network_pass(T, H, idx, seed, dh, convention, base, tool, lower, upper, per
         order = _order(Rt, pt, H[t], seed, k, dh, convention, base, tool, periodic, w_pos,
                        pos_only, branch_tol, score, key, R, p, axes, origins, e, w)
         for jj in range(K):
-            j = order[jj]
-            for i in range(dof):
-                q[i] = min(max(H[t, j, i], lower[i]), upper[i])
-            ok, pe, re, it, cost = lm_attempt(Rt, pt, q, dh, convention, base, tool, lower,
-                                              upper, w_pos, pos_only, pos_tol, rot_tol,
-                                              max_iter)
-            iterations[k] += it
-            if ok and success[k] and has_seed:
-                take = joint_distance(q, seed[k], periodic) < joint_distance(q_out[k], seed[k],
-                                                                             periodic)
-            else:
-                take = ok or (not success[k] and cost < best_cost[k])
-            if take:
-                _keep(k, q, ok, pe, re, cost, q_out, success, pos_err, rot_err, best_cost)
-            if ok:
+            if _attempt(k, Rt, pt, H[t, order[jj]], q, seed, periodic, dh, convention, base,
+                        tool, lower, upper, w_pos, pos_only, pos_tol, rot_tol, max_iter, q_out,
+                        success, pos_err, rot_err, iterations, best_cost):
                 break
         if not success[k]:
             failures += 1
