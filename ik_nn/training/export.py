@@ -56,8 +56,12 @@ def export_onnx(model, arm, path, command: str = "", extra: dict | None = None,
     return path
 
 
-def check_onnx(path, model, n: int = 512, seed: int = 0, atol: float = 1e-4) -> float:
-    """Compare onnxruntime with torch on random features; raises if they differ. Returns max |Δ|."""
+def check_onnx(path, model, n: int = 512, seed: int = 0, atol: float = 1e-3) -> float:
+    """Compare onnxruntime with torch on random features; raises if they differ. Returns max |Δ|.
+
+    float32 kernels sum in different orders: a 256-wide trunk differs by up to ~3e-4 (ur5,
+    measured). 1e-3 in the network's output units is still 100x below what a seed needs, and
+    far below any export bug (a wrong layer or layout is off by O(1))."""
     import onnxruntime as ort
 
     rng = np.random.default_rng(seed)
