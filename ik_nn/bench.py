@@ -111,31 +111,6 @@ def bench_solver_only(arms, n, perturb):
     return rows
 
 
-METHODS = {
-    # name: (IKSolver keyword arguments, description)
-    "nn_alone": (dict(refine=False), "network alone: best of its K hypotheses after FK"),
-    "nn_basin": (dict(max_restarts=0), "network hypotheses refined, no random restarts"),
-    "nn_refine": (dict(), "ik_nn: network + LM refinement (+ restarts), no seed"),
-    "refine_restarts": (dict(model=None), "LM alone from mid-limits, then random restarts"),
-}
-
-
-def bench_methods(arms, n, single):
-    """Every method of :data:`METHODS` on the same targets, no seed given (cold start)."""
-    from .solver import IKSolver, bundled_model
-
-    rows = {}
-    for name in arms:
-        arm = load_arm(name)
-        _, T = make_targets(arm, n)
-        rows[name] = {}
-        for method, (kwargs, _) in METHODS.items():
-            if kwargs.get("model", "bundled") == "bundled" and bundled_model(arm) is None:
-                continue  # no shipped network for this arm
-            rows[name][method] = measure(arm, IKSolver(arm, **kwargs), T, single=single)
-    return rows
-
-
 # ---------------------------------------------------------------- comparison with peers (#5)
 STRICT = (1e-6, 1e-6)              # success: metres, radians
 LOOSE = (1e-3, np.radians(1.0))    # "usable": 1 mm, 1 degree
