@@ -319,20 +319,14 @@ def _fmt_row(label, r):
             f"| {'yes' if r['within_limits'] else 'NO'} |")
 
 
-HEAD = ("| {} | targets | success | failures | pos err p50 / p99 | rot err p50 / p99 "
+HEAD = ("| arm | targets | success | failures | pos err p50 / p99 | rot err p50 / p99 "
         "| iters p50 | single p50 / p99 | batch | in limits |")
 
 
 def format_table(rows, title):
-    """rows: {arm: row} or {arm: {method: row}}."""
-    nested = any(isinstance(v, dict) and "targets" not in v for v in rows.values())
-    lines = [f"### {title}", "", HEAD.format("arm / method" if nested else "arm"),
-             "|" + "---|" * 10]
-    for name, r in rows.items():
-        if nested:
-            lines += [_fmt_row(f"{name} / {m}", rr) for m, rr in r.items()]
-        else:
-            lines.append(_fmt_row(name, r))
+    """Markdown table of {arm: row} (the --solver-only report)."""
+    lines = [f"### {title}", "", HEAD, "|" + "---|" * 10]
+    lines += [_fmt_row(name, r) for name, r in rows.items()]
     return "\n".join(lines)
 
 

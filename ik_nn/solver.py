@@ -153,7 +153,7 @@ class IKSolver:
         seed = self._check_seed(seed, T.shape[0])
         if not all_finite(T):
             raise ValueError("target poses contain NaN or inf")
-        if not all_finite(seed):
+        if seed.shape[0] and not all_finite(seed):
             raise ValueError("seed contains NaN or inf")
         return T, seed
 
