@@ -22,6 +22,7 @@ from numba import njit
 STANDARD = 0
 MODIFIED = 1
 CONVENTIONS = {"standard": STANDARD, "modified": MODIFIED}
+_HALF_PI = np.pi / 2
 
 
 @njit(cache=True, inline="always")
@@ -45,8 +46,14 @@ def _transx_rotx(R, p, a, alpha):
     p[0] += a * R[0, 0]
     p[1] += a * R[1, 0]
     p[2] += a * R[2, 0]
-    c = np.cos(alpha)
-    s = np.sin(alpha)
+    if alpha == 0.0:  # most DH twists are 0 or ±π/2: skip the trigonometry
+        return
+    if alpha == _HALF_PI or alpha == -_HALF_PI:
+        c = 0.0
+        s = 1.0 if alpha > 0.0 else -1.0
+    else:
+        c = np.cos(alpha)
+        s = np.sin(alpha)
     for r in range(3):
         y = R[r, 1]
         z = R[r, 2]
@@ -116,16 +123,21 @@ def rotation_log(Rt, R, w):
     Robust at both ends: atan2 keeps tiny angles exact, and near π the axis comes from the
     symmetric part instead of the vanishing skew part.
     """
-    # E = Rt Rᵀ
-    E = np.empty((3, 3))
-    for r in range(3):
-        for c in range(3):
-            E[r, c] = Rt[r, 0] * R[c, 0] + Rt[r, 1] * R[c, 1] + Rt[r, 2] * R[c, 2]
-    vx = E[2, 1] - E[1, 2]
-    vy = E[0, 2] - E[2, 0]
-    vz = E[1, 0] - E[0, 1]
+    # E = Rt Rᵀ, as scalars (no scratch array: this runs in the solver's innermost loop)
+    e00 = Rt[0, 0] * R[0, 0] + Rt[0, 1] * R[0, 1] + Rt[0, 2] * R[0, 2]
+    e01 = Rt[0, 0] * R[1, 0] + Rt[0, 1] * R[1, 1] + Rt[0, 2] * R[1, 2]
+    e02 = Rt[0, 0] * R[2, 0] + Rt[0, 1] * R[2, 1] + Rt[0, 2] * R[2, 2]
+    e10 = Rt[1, 0] * R[0, 0] + Rt[1, 1] * R[0, 1] + Rt[1, 2] * R[0, 2]
+    e11 = Rt[1, 0] * R[1, 0] + Rt[1, 1] * R[1, 1] + Rt[1, 2] * R[1, 2]
+    e12 = Rt[1, 0] * R[2, 0] + Rt[1, 1] * R[2, 1] + Rt[1, 2] * R[2, 2]
+    e20 = Rt[2, 0] * R[0, 0] + Rt[2, 1] * R[0, 1] + Rt[2, 2] * R[0, 2]
+    e21 = Rt[2, 0] * R[1, 0] + Rt[2, 1] * R[1, 1] + Rt[2, 2] * R[1, 2]
+    e22 = Rt[2, 0] * R[2, 0] + Rt[2, 1] * R[2, 1] + Rt[2, 2] * R[2, 2]
+    vx = e21 - e12
+    vy = e02 - e20
+    vz = e10 - e01
     s2 = np.sqrt(vx * vx + vy * vy + vz * vz)  # 2 sin θ
-    c2 = E[0, 0] + E[1, 1] + E[2, 2] - 1.0  # 2 cos θ
+    c2 = e00 + e11 + e22 - 1.0  # 2 cos θ
     angle = np.arctan2(s2, c2)
     if angle < 1e-8:
         w[0] = 0.5 * vx
@@ -137,17 +149,24 @@ def rotation_log(Rt, R, w):
         w[1] = k * vy
         w[2] = k * vz
     else:
-        # Near π the skew part vanishes; the symmetric part is cos θ I + (1 - cos θ) n nᵀ exactly.
+        # Near π the skew part vanishes; the symmetric part is cos θ I + (1 - cos θ) n nᵀ
+        # exactly. Take n from the column of the largest diagonal entry (best conditioned).
         c = 0.5 * c2
-        k = 0
-        if E[1, 1] > E[k, k]:
-            k = 1
-        if E[2, 2] > E[k, k]:
-            k = 2
-        nk = np.sqrt(max((E[k, k] - c) / (1.0 - c), 1e-300))
-        n0 = (0.5 * (E[0, k] + E[k, 0]) - (c if k == 0 else 0.0)) / ((1.0 - c) * nk)
-        n1 = (0.5 * (E[1, k] + E[k, 1]) - (c if k == 1 else 0.0)) / ((1.0 - c) * nk)
-        n2 = (0.5 * (E[2, k] + E[k, 2]) - (c if k == 2 else 0.0)) / ((1.0 - c) * nk)
+        if e00 >= e11 and e00 >= e22:
+            nk = np.sqrt(max((e00 - c) / (1.0 - c), 1e-300))
+            n0 = nk
+            n1 = 0.5 * (e10 + e01) / ((1.0 - c) * nk)
+            n2 = 0.5 * (e20 + e02) / ((1.0 - c) * nk)
+        elif e11 >= e22:
+            nk = np.sqrt(max((e11 - c) / (1.0 - c), 1e-300))
+            n0 = 0.5 * (e01 + e10) / ((1.0 - c) * nk)
+            n1 = nk
+            n2 = 0.5 * (e21 + e12) / ((1.0 - c) * nk)
+        else:
+            nk = np.sqrt(max((e22 - c) / (1.0 - c), 1e-300))
+            n0 = 0.5 * (e02 + e20) / ((1.0 - c) * nk)
+            n1 = 0.5 * (e12 + e21) / ((1.0 - c) * nk)
+            n2 = nk
         if n0 * vx + n1 * vy + n2 * vz < 0.0:
             n0, n1, n2 = -n0, -n1, -n2
         nn = np.sqrt(n0 * n0 + n1 * n1 + n2 * n2)

@@ -93,23 +93,20 @@ def lm_attempt(Rt, pt, q, dh, convention, base, tool, lower, upper, w_pos, pos_o
     """
     dof = q.shape[0]
     m = 3 if pos_only else 6
-    R = np.empty((3, 3))
-    p = np.empty(3)
-    axes = np.empty((dof, 3))
-    origins = np.empty((dof, 3))
-    R2 = np.empty((3, 3))
-    p2 = np.empty(3)
-    axes2 = np.empty((dof, 3))
-    origins2 = np.empty((dof, 3))
-    e = np.empty(6)
-    e2 = np.empty(6)
-    w = np.empty(3)
+    # scratch: a few blocks, viewed (allocation is a measurable part of a 3-DOF solve)
+    b33 = np.empty((2, 3, 3))
+    b3 = np.empty((3, 3))
+    bd3 = np.empty((4, dof, 3))
+    b6 = np.empty((2, 6))
+    bdd = np.empty((2, dof, dof))
+    bd = np.empty((3, dof))
     J = np.empty((6, dof))
-    JtJ = np.empty((dof, dof))
-    M = np.empty((dof, dof))
-    g = np.empty(dof)
-    delta = np.empty(dof)
-    q2 = np.empty(dof)
+    R, R2 = b33[0], b33[1]
+    p, p2, w = b3[0], b3[1], b3[2]
+    axes, origins, axes2, origins2 = bd3[0], bd3[1], bd3[2], bd3[3]
+    e, e2 = b6[0], b6[1]
+    JtJ, M = bdd[0], bdd[1]
+    g, delta, q2 = bd[0], bd[1], bd[2]
 
     chain_one(q, dh, convention, base, tool, R, p, axes, origins)
     cost, pos_err, rot_err = _residual(Rt, pt, R, p, w_pos, pos_only, e, w)
