@@ -15,9 +15,10 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from . import encoding
+from .refiner import _renamed
 
 INPUT_NAME = "pose_features"
 OUTPUT_NAME = "joint_hypotheses"
@@ -31,19 +32,21 @@ class ModelError(ValueError):
     """A model file that cannot serve this arm; the message names the file and the field."""
 
 
-@njit(cache=True)
-def _encode_into(T, E, azimuth, position_only, out, phi):
+def _encode(T, E, azimuth, position_only, out, phi):
     """Twin of encoding.encode_pose (+ encoding.azimuth into phi (N,)): T (N, 4, 4) float64 →
-    out (N, F) float32.
+    out (N, F) float32. Returns False (out incomplete) as soon as a pose has a NaN or inf.
 
     E (5, 3): rows 0-2 the base rotation transposed, row 3 the base-inverse translation,
     E[4, 0] = 1 / reach. Rotation columns fill encoding.ROT, the flag is the last feature.
     """
+    for x in T.ravel():
+        if not np.isfinite(x):
+            return False
     ncols = (out.shape[1] - 4) // 3
     flag = out.shape[1] - 1
-    p = np.empty(3)
-    R = np.empty((3, 3))
-    for n in range(T.shape[0]):
+    for n in prange(T.shape[0]):
+        p = np.empty(3)
+        R = np.empty((3, 3))
         for r in range(3):
             v = E[3, r]
             for c in range(3):
@@ -73,10 +76,10 @@ def _encode_into(T, E, azimuth, position_only, out, phi):
             for r in range(3):
                 out[n, 3 + 3 * col + r] = 0.0 if position_only else R[r, col]
         out[n, flag] = 0.0 if position_only else 1.0
+    return True
 
 
-@njit(cache=True)
-def _decode_into(raw, K, P, idx, phi, qref, out):
+def _decode(raw, K, P, idx, phi, qref, out):
     """Twins of encoding.decode + nearest_representative: raw (N, K·M) → out (N, K, dof);
     phi (N,) is added to the first joint (zeros when the arm does not factor out the azimuth).
 
@@ -85,7 +88,7 @@ def _decode_into(raw, K, P, idx, phi, qref, out):
     """
     dof = P.shape[1]
     M = raw.shape[1] // K
-    for n in range(raw.shape[0]):
+    for n in prange(raw.shape[0]):
         ref = qref[0] if qref.shape[0] == 1 else qref[n]
         for k in range(K):
             base = k * M
@@ -111,6 +114,15 @@ def _decode_into(raw, K, P, idx, phi, qref, out):
                     out[n, k, j] = P[0, j] + P[1, j] * u
 
 
+# Serial builds for one pose or a few, parallel ones (every core) for large batches. numba's
+# disk cache is keyed by the function's name, hence the renamed twins.
+_encode_into = njit(cache=True)(_encode)
+_decode_into = njit(cache=True)(_decode)
+_encode_into_par = njit(cache=True, parallel=True)(_renamed(_encode, "_encode_par"))
+_decode_into_par = njit(cache=True, parallel=True)(_renamed(_decode, "_decode_par"))
+PARALLEL_MIN = 256  # poses; below this, starting the threads costs more than they save
+
+
 def read_metadata(path) -> dict:
     """The ``ik_nn.*`` metadata of an ONNX model (keys without the prefix)."""
     import onnxruntime as ort
@@ -123,8 +135,10 @@ def read_metadata(path) -> dict:
 class Seeder:
     """K joint-space hypotheses per target pose from an ``ik-nn train`` ONNX model.
 
-    ``hypotheses`` is safe to call from several threads (a lock guards the single-query
-    buffers).
+    ``hypotheses`` is safe to call from several threads (``lock`` guards the single-query
+    buffers). Decoding constants, shared with the solver's compiled single-query path:
+    ``P`` (5, dof) mid, half, lower, upper, periodic; ``idx`` (2, dof) output columns;
+    ``ref0`` (1, dof) the default reference for periodic joints (mid-limits).
     """
 
     def __init__(self, path, arm, threads: int = 1):
@@ -154,29 +168,29 @@ class Seeder:
         self.M = lay.width
         self.dof = arm.dof
         self._lower, self._upper = lay.lower.copy(), lay.upper.copy()
-        self._P = np.ascontiguousarray(np.stack([lay.mid, lay.half, lay.lower, lay.upper,
-                                                 lay.periodic.astype(np.float64)]))
-        self._idx = np.ascontiguousarray(np.stack([lay.first, lay.second]))
-        self._ref0 = encoding.default_reference(arm).reshape(1, -1).copy()
+        self.P = np.ascontiguousarray(np.stack([lay.mid, lay.half, lay.lower, lay.upper,
+                                                lay.periodic.astype(np.float64)]))
+        self.idx = np.ascontiguousarray(np.stack([lay.first, lay.second]))
+        self.ref0 = encoding.default_reference(arm).reshape(1, -1).copy()
         B = np.asarray(arm.base, dtype=np.float64)
         self._E = np.zeros((5, 3))
         self._E[:3] = B[:3, :3].T
         self._E[3] = -B[:3, :3].T @ B[:3, 3]
         self._E[4, 0] = 1.0 / arm.reach
         self._azimuth = encoding.uses_azimuth(arm)
-        self._phi1 = np.zeros(1)
+        self.phi1 = np.zeros(1)
         self._shape1 = (1, self.K, self.dof)
 
-        # Single-query path: buffers bound once; ORT writes straight into _y1.
+        # Single-query path (run_one): buffers bound once; ORT writes straight into raw1.
         self._x1 = np.zeros((1, encoding.N_FEATURES), dtype=np.float32)
-        self._y1 = np.zeros((1, self.K * self.M), dtype=np.float32)
+        self.raw1 = np.zeros((1, self.K * self.M), dtype=np.float32)
         self._io = self._sess.io_binding()
         self._io.bind_ortvalue_input(INPUT_NAME, ort.OrtValue.ortvalue_from_numpy(self._x1))
-        self._io.bind_ortvalue_output(OUTPUT_NAME, ort.OrtValue.ortvalue_from_numpy(self._y1))
+        self._io.bind_ortvalue_output(OUTPUT_NAME, ort.OrtValue.ortvalue_from_numpy(self.raw1))
         self._raw_io = self._io._iobinding
         self._run_io = self._sess._sess.run_with_iobinding
         self._run_opts = ort.RunOptions()
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
         self.hypotheses(np.eye(4))  # compile/warm up now, not on the first real query
 
     def _check(self, where, arm):
@@ -223,6 +237,18 @@ class Seeder:
                              f"K={K}, got {[(o.name, o.shape) for o in outs]}")
         self.K = K
 
+    def run_one(self, T, position_only=False) -> bool:
+        """Encode one pose T (1, 4, 4) (C-contiguous float64) into the bound input and run the
+        network: its raw output is then in ``raw1`` (1, K·M) float32 and the azimuth in ``phi1``
+        (1,); decode with ``_decode_into(raw1, K, P, idx, phi1, ref, out)``. Returns False,
+        without running, when T has a NaN or inf. The caller holds ``lock`` until it has read
+        ``raw1``. This is the single-query path of :class:`~ik_nn.solver.IKSolver`.
+        """
+        if not _encode_into(T, self._E, self._azimuth, position_only, self._x1, self.phi1):
+            return False
+        self._run_io(self._raw_io, self._run_opts)
+        return True
+
     def raw(self, features) -> np.ndarray:
         """Network outputs (N, K·M) float32 for encoded features (N, N_FEATURES)."""
         x = np.ascontiguousarray(features, dtype=np.float32)
@@ -239,11 +265,10 @@ class Seeder:
                 and (T.shape == _ONE or T.shape == _ONE3) and T.flags.c_contiguous):
             # Fast path, one pose, no reference: nothing to check or convert.
             out = np.empty(self._shape1)
-            with self._lock:
-                _encode_into(T.reshape(_ONE3), self._E, self._azimuth, bool(position_only),
-                             self._x1, self._phi1)
-                self._run_io(self._raw_io, self._run_opts)
-                _decode_into(self._y1, self.K, self._P, self._idx, self._phi1, self._ref0, out)
+            with self.lock:
+                if not self.run_one(T.reshape(_ONE3), bool(position_only)):
+                    raise ValueError("target pose contains NaN or inf")
+                _decode_into(self.raw1, self.K, self.P, self.idx, self.phi1, self.ref0, out)
             return out
         if type(T) is not np.ndarray or T.dtype != np.float64 or not T.flags.c_contiguous:
             T = np.ascontiguousarray(T, dtype=np.float64)
@@ -253,7 +278,7 @@ class Seeder:
             raise ValueError(f"poses must have shape (N, 4, 4) or (4, 4), got {T.shape}")
         n = T.shape[0]
         if q_ref is None:
-            ref = self._ref0
+            ref = self.ref0
         else:
             ref = np.asarray(q_ref, dtype=np.float64)
             if ref.ndim == 1:
@@ -265,13 +290,16 @@ class Seeder:
         out = np.empty((n, self.K, self.dof))
         po = bool(position_only)
         if n == 1:
-            with self._lock:
-                _encode_into(T, self._E, self._azimuth, po, self._x1, self._phi1)
-                self._run_io(self._raw_io, self._run_opts)
-                _decode_into(self._y1, self.K, self._P, self._idx, self._phi1, ref, out)
+            with self.lock:
+                if not self.run_one(T, po):
+                    raise ValueError("target pose contains NaN or inf")
+                _decode_into(self.raw1, self.K, self.P, self.idx, self.phi1, ref, out)
             return out
         x = np.empty((n, encoding.N_FEATURES), dtype=np.float32)
         phi = np.empty(n)
-        _encode_into(T, self._E, self._azimuth, po, x, phi)
-        _decode_into(self.raw(x), self.K, self._P, self._idx, phi, ref, out)
+        par = n >= PARALLEL_MIN
+        if not (_encode_into_par if par else _encode_into)(T, self._E, self._azimuth, po, x, phi):
+            raise ValueError("target poses contain NaN or inf")
+        (_decode_into_par if par else _decode_into)(self.raw(x), self.K, self.P, self.idx, phi,
+                                                    ref, out)
         return out

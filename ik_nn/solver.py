@@ -28,15 +28,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
 from .arm import BUNDLED_ARMS, Arm, load_arm
 from .kinematics import as_poses, pose_error
 from .refiner import (all_finite, network_pass, network_pass_parallel, rank_hypotheses,
                       refine_batch, refine_batch_parallel, seed_pass, wrap_to_seed)
 from .resources import model_path
+from .seeder import _decode_into
 
 RESTART_CHUNK = 4
 PARALLEL_MIN = 256  # batches this large refine on every core (threads cost ~10 us to start)
+_F64 = np.dtype(np.float64)
+_BOOL = np.dtype(np.bool_)
+_I64 = np.dtype(np.int64)
+_ONE = (4, 4)
+_ONE3 = (1, 4, 4)
 
 
 @dataclass
@@ -55,6 +62,28 @@ class IKResult:
 
     def __len__(self):
         return self.q.shape[0]
+
+
+@njit(cache=True)
+def _network_one(T, raw, phi, P, idx, ref, dh, convention, ends, limits, periodic, cfg, q_out,
+                 success, pos_err, rot_err, iterations, best_cost):
+    """Single query without a seed, in one compiled call: decode the network's output raw
+    (1, K·M) for the target T (1, 4, 4) (``Seeder.run_one``), then rank and refine the K
+    hypotheses (:func:`~ik_nn.refiner.network_pass`) into the outputs (1,) / (1, dof).
+
+    Arguments are packed to keep the call cheap (the dispatcher checks every argument):
+    ends (2, 4, 4) base and tool; limits (2, dof) lower and upper; cfg (7,) w_pos, position
+    only (0/1), pos_tol, rot_tol, max_iterations, branch_tol, K. Returns 1 if the target is
+    still failing, else 0.
+    """
+    dof = limits.shape[1]
+    K = int(cfg[6])
+    H = np.empty((1, K, dof))
+    _decode_into(raw, K, P, idx, phi, ref, H)
+    return network_pass(T, H, np.zeros(1, dtype=np.int64), np.empty((0, dof)), dh, convention,
+                        ends[0], ends[1], limits[0], limits[1], periodic, cfg[0], cfg[1] > 0.5,
+                        cfg[2], cfg[3], int(cfg[4]), cfg[5], q_out, success, pos_err, rot_err,
+                        iterations, best_cost, True)
 
 
 def _network(n):
@@ -131,6 +160,17 @@ class IKSolver:
             self.seeder = Seeder(self.model_path, self.arm, threads=onnx_threads)
         if not self.refine and self.seeder is None:
             raise ValueError("refine=False needs a network (model) to return hypotheses from")
+        self._one_path = self.refine and self.seeder is not None
+        self._shape_q1 = (1, self.arm.dof)
+        if self._one_path:
+            sd = self.seeder
+            ends, limits = np.stack([a.base, a.tool]), np.stack([a.lower, a.upper])
+            self._one_args = {
+                po: (sd.raw1, sd.phi1, sd.P, sd.idx, sd.ref0, a.dh, a.convention_id, ends, limits,
+                     self._periodic, np.array([self._w_pos, float(po), self.pos_tol, self.rot_tol,
+                                               self.max_iterations, self.branch_tol, sd.K]))
+                for po in (False, True)}
+            self.solve(np.eye(4))  # compile/warm the single-query path now
 
     # ------------------------------------------------------------------ candidates
     def _check_seed(self, seed, n):
@@ -190,6 +230,12 @@ class IKSolver:
         seed: (dof,) or (N, dof) current joints, or None. position_only: match the tool
         position only (rotation ignored and reported as 0).
         """
+        if (seed is None and self._one_path and T.__class__ is np.ndarray and T.dtype is _F64
+                and T.flags.c_contiguous):
+            if T.shape == _ONE:
+                return self._solve_one(T[None], position_only)
+            if T.shape == _ONE3:
+                return self._solve_one(T, position_only)
         start = time.perf_counter()
         T, seed = self._checked(T, seed)
         position_only = bool(position_only)
@@ -233,6 +279,23 @@ class IKSolver:
         if has_seed and self._has_periodic:
             wrap_to_seed(T, seed, *kin, per, self._w_pos, position_only, self.pos_tol,
                          self.rot_tol, *out[:4])
+        return IKResult(*out[:5])
+
+    def _solve_one(self, T, position_only):
+        """solve() for one target T (1, 4, 4) without a seed, with a network: encode and run
+        the network on bound buffers, then one compiled call decodes, ranks and refines (no
+        per-call array checks or conversions beyond what the fast path needs)."""
+        start = time.perf_counter()
+        position_only = bool(position_only)
+        out = (np.empty(self._shape_q1), np.empty(1, _BOOL), np.empty(1), np.empty(1),
+               np.empty(1, _I64), np.empty(1))
+        sd = self.seeder
+        with sd.lock:
+            if not sd.run_one(T, position_only):
+                raise ValueError("target poses contain NaN or inf")
+            failures = _network_one(T, *self._one_args[position_only], *out)
+        if failures:
+            self._restarts(T, out, self._settings[position_only], start + self.timeout)
         return IKResult(*out[:5])
 
     def _restarts(self, T, out, settings, deadline):

@@ -185,3 +185,30 @@ def test_refine_false_returns_the_best_ranked_hypothesis():
     np.testing.assert_allclose(res.pos_err, pe)
     assert not res.success.any() and np.all(res.iterations == 0)
     assert np.median(pe) < 0.05  # a seed, not an answer: centimetres, to be refined
+
+
+@pytest.mark.parametrize("name", ["rrr_full", "ur5"])
+def test_single_query_path_matches_the_batch_path(name):
+    """One pose without a seed takes the compiled single-query path; its answers, flags and
+    errors are the batch path's, in both modes, and bad poses are still refused."""
+    arm = ik_nn.load_arm(name)
+    solver = IKSolver(arm)
+    _, T, _ = fk_targets(arm, 40, 21)
+    for position_only in (False, True):
+        batch = solver.solve(T, position_only=position_only)
+        for i in range(T.shape[0]):
+            for pose in (T[i], T[i:i + 1]):  # (4, 4) and (1, 4, 4)
+                one = solver.solve(pose, position_only=position_only)
+                assert one.q.shape == (1, arm.dof)
+                np.testing.assert_array_equal(one.q[0], batch.q[i])
+                assert one.success[0] == batch.success[i]
+                assert one.pos_err[0] == batch.pos_err[i]
+                assert one.rot_err[0] == batch.rot_err[i]
+        assert batch.success.all()
+        pe, re = pose_error(T, arm.fk(batch.q))
+        assert pe.max() <= 1e-6 and (position_only or re.max() <= 1e-6)
+    bad = T[0].copy()
+    bad[1, 3] = np.inf
+    with pytest.raises(ValueError, match="NaN or inf"):
+        solver.solve(bad)
+    assert solver.solve(T[0]).success[0]  # and the solver still serves
