@@ -88,7 +88,11 @@ def measure(arm, solver, T, seeds=None, single=None):
 
     single: how many targets to time one at a time (default all).
     """
-    solver.solve(T[:2], None if seeds is None else seeds[:2])  # compile / warm caches first
+    from .solver import PARALLEL_MIN
+
+    w = 2 * PARALLEL_MIN  # warm the serial and the parallel paths first
+    solver.solve(T[:w], None if seeds is None else seeds[:w])
+    solver.solve(T[0], None if seeds is None else seeds[0])
     t0 = time.perf_counter()
     batch_res = solver.solve(T, seeds)
     batch = time.perf_counter() - t0
@@ -122,6 +126,8 @@ FULL_PEER_TARGETS = {"ikpy": 500}  # ikpy takes 20-100 ms per target: a document
 COMPARE = {
     "nn_refine": ("ik_nn NN + refine", "ik_nn",
                   "ik_nn default: K network hypotheses → LM (→ random restarts), no seed"),
+    "nn_basin": ("ik_nn NN + refine, no restarts", "ik_nn",
+                 "basin rate: only the K network hypotheses are refined, no random restarts"),
     "nn_alone": ("ik_nn NN alone", "ik_nn", "best of the K network hypotheses after FK, no LM"),
     "refine_restarts": ("ik_nn refine alone", "ik_nn",
                         "our LM from mid-limits, then random restarts (no network)"),
@@ -132,7 +138,8 @@ COMPARE = {
     "rtb_ik_LM": ("rtb ik_LM (C++)", "peer", "roboticstoolbox-python ik_LM, C++, cold start"),
     "ikpy": ("ikpy", "peer", "ikpy inverse_kinematics_frame, cold start"),
 }
-IK_NN_KWARGS = {"nn_refine": {}, "nn_alone": dict(refine=False),
+IK_NN_KWARGS = {"nn_refine": {}, "nn_basin": dict(max_restarts=0),
+                "nn_alone": dict(refine=False),
                 "refine_restarts": dict(model=None),
                 "plain_alone": dict(refine=False), "plain_refine": {}}
 
@@ -159,7 +166,12 @@ def judge(arm, T, q):
 
 
 def _run_ik_nn(arm, solver, T, single):
-    solver.solve(T[:2])  # compile / warm caches
+    # warm up both paths (compiled kernels, onnxruntime, numba's worker threads) as a
+    # long-running node would be; the peers get a warm-up call too
+    from .solver import PARALLEL_MIN
+
+    solver.solve(T[:2 * PARALLEL_MIN])
+    solver.solve(T[0])
     t0 = time.perf_counter()
     res = solver.solve(T)
     batch = time.perf_counter() - t0

@@ -130,6 +130,53 @@ def verdict(results):
     return "\n".join(out)
 
 
+# The learned-IK goals (issue #3), checked on every run: network-alone median task error per
+# arm (metres, radians), and for every arm NN + refine success, basin rate (no restarts),
+# single-query latency and N-target batch throughput.
+NETWORK_GOALS = {"rrr": (0.5e-3, np.radians(0.5)), "rrrrrr": (2e-3, np.radians(2.0)),
+                 "ur5": (10e-3, np.radians(3.0))}
+SUCCESS_GOAL, BASIN_GOAL = 0.9999, 0.999
+LATENCY_GOAL_US = (100.0, 300.0)  # p50, p99
+THROUGHPUT_GOAL = 50_000.0  # solves/s
+
+
+def goals(results):
+    """One line per arm: the learned-IK goals met or **missed**, with the measured values."""
+    out = []
+    for arm, res in results.items():
+        rows = res["rows"]
+        ours, basin, net = rows.get("nn_refine"), rows.get("nn_basin"), rows.get("nn_alone")
+        if ours is None:
+            continue
+        parts = []
+
+        def check(ok, text):
+            parts.append(text if ok else f"**missed: {text}**")
+            return ok
+
+        check(ours["success_1e-6"] >= SUCCESS_GOAL and ours["within_limits"] == 1.0,
+              f"success {_pct(ours['success_1e-6'])} (≥ {_pct(SUCCESS_GOAL)}), "
+              f"{_pct(ours['within_limits'])} within limits")
+        if basin is not None:
+            check(basin["success_1e-6"] >= BASIN_GOAL,
+                  f"basin {_pct(basin['success_1e-6'])} (≥ {_pct(BASIN_GOAL)})")
+        if net is not None and arm in NETWORK_GOALS:
+            gp, gr = NETWORK_GOALS[arm]
+            check(net["pos_err_median"] <= gp and net["rot_err_median"] <= gr,
+                  f"network alone {net['pos_err_median'] * 1e3:.2f} mm / "
+                  f"{np.degrees(net['rot_err_median']):.2f}° "
+                  f"(≤ {gp * 1e3:g} mm / {np.degrees(gr):g}°)")
+        p50, p99 = ours["latency_p50_us"], ours["latency_p99_us"]
+        check(p50 <= LATENCY_GOAL_US[0] and p99 <= LATENCY_GOAL_US[1],
+              f"latency {p50:,.0f} / {p99:,.0f} µs (≤ {LATENCY_GOAL_US[0]:g} / "
+              f"{LATENCY_GOAL_US[1]:g})")
+        check(ours["batch_solves_per_s"] >= THROUGHPUT_GOAL,
+              f"throughput {_rate(ours['batch_solves_per_s'])}/s for N = {ours['targets']:,} "
+              f"(≥ {_rate(THROUGHPUT_GOAL)})")
+        out.append(f"- {arm}: " + "; ".join(parts) + ".")
+    return "\n".join(out)
+
+
 def section(report, assets="docs/bench"):
     """The generated Markdown (table, verdict, plots, machine, date, command)."""
     from .bench import COMPARE, LOOSE, STRICT
@@ -157,6 +204,11 @@ def section(report, assets="docs/bench"):
         "",
         verdict(report["results"]),
         "",
+        "Learned-IK goals (ik_nn NN + refine; basin = hypotheses refined without restarts; "
+        "network alone = best hypothesis after FK):",
+        "",
+        goals(report["results"]),
+        "",
         "Methods: " + "; ".join(f"**{v[0]}** — {v[2]}" for k, v in COMPARE.items()
                                 if any(k in r["rows"] or k in r["notes"]
                                        for r in report["results"].values())) + ".",
@@ -181,7 +233,8 @@ def replace_section(path, text):
 def _colors():
     from .bench import COMPARE
 
-    cmap = ["#1f77b4", "#aec7e8", "#2ca02c", "#ff7f0e", "#ffbb78", "#d62728", "#9467bd"]
+    cmap = ["#1f77b4", "#17becf", "#aec7e8", "#2ca02c", "#ff7f0e", "#ffbb78", "#d62728",
+            "#9467bd"]
     return {m: cmap[i % len(cmap)] for i, m in enumerate(COMPARE)}
 
 

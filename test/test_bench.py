@@ -47,6 +47,27 @@ def test_ratios_to_fastest_peer():
     assert bench.add_ratios({"nn_refine": rows["nn_refine"]}) is None
 
 
+def test_learned_ik_goals_are_checked_against_the_measured_rows():
+    def row(success=1.0, pos=1e-9, rot=1e-9, p50=40.0, p99=90.0, rate=6e4):
+        return {"success_1e-6": success, "within_limits": 1.0, "pos_err_median": pos,
+                "rot_err_median": rot, "latency_p50_us": p50, "latency_p99_us": p99,
+                "batch_solves_per_s": rate, "targets": 10_000}
+
+    results = {
+        "rrr": {"rows": {"nn_refine": row(), "nn_basin": row(success=0.9995),
+                         "nn_alone": row(success=0.0, pos=0.4e-3, rot=np.radians(0.45))}},
+        "ur5": {"rows": {"nn_refine": row(rate=4.3e4, p99=350.0), "nn_basin": row(0.998),
+                         "nn_alone": row(success=0.0, pos=11e-3, rot=np.radians(1.0))}},
+    }
+    lines = bench_report.goals(results).splitlines()
+    assert len(lines) == 2 and "missed" not in lines[0]
+    assert "basin 99.95 %" in lines[0] and "network alone 0.40 mm / 0.45°" in lines[0]
+    missed = lines[1].count("**missed:")
+    assert missed == 4  # basin, network alone, latency p99, throughput
+    assert "**missed: throughput 43,000/s" in lines[1]
+    assert "**missed: network alone 11.00 mm / 1.00°" in lines[1]
+
+
 def test_replace_section(tmp_path):
     md = tmp_path / "README.md"
     md.write_text(f"# x\n\nbefore\n{bench_report.START}\nold\n{bench_report.END}\nafter\n")
@@ -82,12 +103,14 @@ def test_quick_compare_end_to_end(tmp_path):
         assert ours["success_1e-6"] >= 0.95 and ours["within_limits"] == 1.0
         assert ours["pos_err_median"] <= 1e-6 and ours["rot_err_median"] <= 1e-6
         assert res["rows"]["nn_alone"]["success_1mm_1deg"] <= 1.0
+        assert res["rows"]["nn_basin"]["success_1e-6"] <= ours["success_1e-6"]
         for peer in ("rtb_ik_LM", "ikpy"):
             assert peer in res["rows"] or peer in res["notes"]
         if "ikpy" in res["rows"]:
             assert res["rows"]["ikpy"]["targets"] == 3 and res["rows"]["ikpy"]["of"] == 40
     text = md.read_text()
     assert text.startswith("intro\n") and "| ur5 | ik_nn NN + refine |" in text
+    assert "Learned-IK goals" in text and "- ur5: success" in text
     # the section regenerates from the saved JSON alone (no measuring)
     md.write_text(f"{bench_report.START}\n{bench_report.END}\n")
     subprocess.run([sys.executable, "-m", "ik_nn.cli", "bench", "--from-json",
