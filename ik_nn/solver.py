@@ -46,7 +46,7 @@ _ONE = (4, 4)
 _ONE3 = (1, 4, 4)
 
 
-@dataclass
+@dataclass(slots=True)
 class IKResult:
     """Per-target outcome of :meth:`IKSolver.solve` (arrays of length N).
 
@@ -65,25 +65,39 @@ class IKResult:
 
 
 @njit(cache=True)
-def _network_one(T, raw, phi, P, idx, ref, dh, convention, ends, limits, periodic, cfg, q_out,
-                 success, pos_err, rot_err, iterations, best_cost):
+def _network_one(T, raw, phi, idx, plan, q_out, success, pos_err, rot_err, iterations):
     """Single query without a seed, in one compiled call: decode the network's output raw
     (1, K·M) for the target T (1, 4, 4) (``Seeder.run_one``), then rank and refine the K
     hypotheses (:func:`~ik_nn.refiner.network_pass`) into the outputs (1,) / (1, dof).
 
-    Arguments are packed to keep the call cheap (the dispatcher checks every argument):
-    ends (2, 4, 4) base and tool; limits (2, dof) lower and upper; cfg (7,) w_pos, position
-    only (0/1), pos_tol, rot_tol, max_iterations, branch_tol, K. Returns 1 if the target is
-    still failing, else 0.
+    The constants come packed in one array (the dispatcher unboxes every argument, which
+    costs more than this whole solve on a 3-DOF arm), see :func:`_plan`. Returns
+    (still failing, LM cost of the answer).
     """
-    dof = limits.shape[1]
-    K = int(cfg[6])
+    dof = idx.shape[1]
+    P = plan[8:8 + 5 * dof].reshape((5, dof))
+    dh = plan[8 + 5 * dof:8 + 9 * dof].reshape((dof, 4))
+    ends = plan[8 + 9 * dof:40 + 9 * dof].reshape((2, 4, 4))
+    K = int(plan[6])
     H = np.empty((1, K, dof))
-    _decode_into(raw, K, P, idx, phi, ref, H)
-    return network_pass(T, H, np.zeros(1, dtype=np.int64), np.empty((0, dof)), dh, convention,
-                        ends[0], ends[1], limits[0], limits[1], periodic, cfg[0], cfg[1] > 0.5,
-                        cfg[2], cfg[3], int(cfg[4]), cfg[5], q_out, success, pos_err, rot_err,
-                        iterations, best_cost, True)
+    _decode_into(raw, K, P, idx, phi, P[0:1], H)  # periodic joints nearest mid-limits
+    cost = np.empty(1)
+    failing = network_pass(T, H, np.zeros(1, dtype=np.int64), np.empty((0, dof)), dh,
+                           int(plan[7]), ends[0], ends[1], P[2], P[3], P[4] > 0.5, plan[0],
+                           plan[1] > 0.5, plan[2], plan[3], int(plan[4]), plan[5], q_out,
+                           success, pos_err, rot_err, iterations, cost, True)
+    return failing, cost[0]
+
+
+def _plan(solver, position_only):
+    """The constants of :func:`_network_one` in one float64 array: w_pos, position only,
+    pos_tol, rot_tol, max_iterations, branch_tol, K, convention, then the seeder's P (5, dof),
+    the DH table (dof, 4), base and tool (2, 4, 4), all C order."""
+    a, sd = solver.arm, solver.seeder
+    head = [solver._w_pos, float(position_only), solver.pos_tol, solver.rot_tol,
+            solver.max_iterations, solver.branch_tol, sd.K, a.convention_id]
+    return np.concatenate([np.array(head, dtype=np.float64), sd.P.ravel(), a.dh.ravel(),
+                           a.base.ravel(), a.tool.ravel()])
 
 
 def _network(n):
@@ -163,13 +177,7 @@ class IKSolver:
         self._one_path = self.refine and self.seeder is not None
         self._shape_q1 = (1, self.arm.dof)
         if self._one_path:
-            sd = self.seeder
-            ends, limits = np.stack([a.base, a.tool]), np.stack([a.lower, a.upper])
-            self._one_args = {
-                po: (sd.raw1, sd.phi1, sd.P, sd.idx, sd.ref0, a.dh, a.convention_id, ends, limits,
-                     self._periodic, np.array([self._w_pos, float(po), self.pos_tol, self.rot_tol,
-                                               self.max_iterations, self.branch_tol, sd.K]))
-                for po in (False, True)}
+            self._plans = {po: _plan(self, po) for po in (False, True)}
             self.solve(np.eye(4))  # compile/warm the single-query path now
 
     # ------------------------------------------------------------------ candidates
@@ -288,15 +296,17 @@ class IKSolver:
         start = time.perf_counter()
         position_only = bool(position_only)
         out = (np.empty(self._shape_q1), np.empty(1, _BOOL), np.empty(1), np.empty(1),
-               np.empty(1, _I64), np.empty(1))
+               np.empty(1, _I64))
         sd = self.seeder
         with sd.lock:
             if not sd.run_one(T, position_only):
                 raise ValueError("target poses contain NaN or inf")
-            failures = _network_one(T, *self._one_args[position_only], *out)
-        if failures:
-            self._restarts(T, out, self._settings[position_only], start + self.timeout)
-        return IKResult(*out[:5])
+            failing, cost = _network_one(T, sd.raw1, sd.phi1, sd.idx, self._plans[position_only],
+                                         *out)
+        if failing:
+            self._restarts(T, out + (np.array([cost]),), self._settings[position_only],
+                           start + self.timeout)
+        return IKResult(*out)
 
     def _restarts(self, T, out, settings, deadline):
         """Random restarts for the targets still failing, a few at a time, within budget."""

@@ -207,6 +207,14 @@ def test_single_query_path_matches_the_batch_path(name):
         assert batch.success.all()
         pe, re = pose_error(T, arm.fk(batch.q))
         assert pe.max() <= 1e-6 and (position_only or re.max() <= 1e-6)
+    far = T[0].copy()
+    far[:3, 3] *= 3.0 * arm.reach / np.linalg.norm(far[:3, 3])  # out of reach: restarts
+    # run, then an honest failure
+    res = solver.solve(far)
+    assert not res.success[0] and res.pos_err[0] > 0.1 * arm.reach
+    assert arm.within_limits(res.q).all() and res.iterations[0] > 0
+    pe, re = pose_error(far[None], arm.fk(res.q))
+    assert pe[0] == pytest.approx(res.pos_err[0]) and re[0] == pytest.approx(res.rot_err[0])
     bad = T[0].copy()
     bad[1, 3] = np.inf
     with pytest.raises(ValueError, match="NaN or inf"):
