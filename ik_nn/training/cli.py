@@ -15,14 +15,16 @@ from pathlib import Path
 
 # Per-arm defaults: K hypotheses, hidden widths, data and schedule sized for ≤ 15 min on 2 cores.
 PRESETS = {
-    "rrr": dict(K=4, hidden=(128, 128, 128), samples=400_000, epochs=30, batch=1024,
+    # rrr/rrr_full: two 96-wide layers are as accurate as three 128-wide ones given 1M samples,
+    # and cost ~5 us less per single query (fewer onnxruntime nodes, weights stay in cache)
+    "rrr": dict(K=4, hidden=(96, 96), samples=1_000_000, epochs=40, batch=1024,
                 lr=3e-3, patience=8, lever=1.0, time_limit=14.0),
-    "rrr_full": dict(K=4, hidden=(128, 128, 128), samples=600_000, epochs=30, batch=1024,
+    "rrr_full": dict(K=4, hidden=(96, 96), samples=1_000_000, epochs=40, batch=1024,
                      lr=3e-3, patience=8, lever=1.0, time_limit=14.0),
-    "rrrrrr": dict(K=6, hidden=(192, 192, 192), samples=1_000_000, epochs=30, batch=1024,
+    "rrrrrr": dict(K=6, hidden=(192, 192, 192), samples=1_000_000, epochs=60, batch=1024,
                    lr=3e-3, patience=8, lever=0.3, time_limit=14.0, eps=0.02,
                    position_only_fraction=0.1),
-    "ur5": dict(K=12, hidden=(256, 256, 256), samples=1_500_000, epochs=14, batch=1024,
+    "ur5": dict(K=12, hidden=(256, 256, 256), samples=1_500_000, epochs=20, batch=1024,
                 lr=3e-3, patience=6, lever=0.2, time_limit=14.0, eps=0.02,
                 position_only_fraction=0.1),
 }
