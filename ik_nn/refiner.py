@@ -377,7 +377,7 @@ def _network_pass(T, H, idx, seed, dh, convention, base, tool, lower, upper, per
     m, K, dof = H.shape
     has_seed = seed.shape[0] > 0
     failures = 0
-    for t in prange(m):
+    for t in range(m):
         k = idx[t]
         R, p, axes, origins, e, w = _work(dof)
         score = np.empty(K)
@@ -399,8 +399,8 @@ def _network_pass(T, H, idx, seed, dh, convention, base, tool, lower, upper, per
     return failures
 
 
-network_pass = njit(cache=True)(_network_pass)
-network_pass_parallel = njit(cache=True, parallel=True)(_renamed(_network_pass, "_network_pass_par"))
+# nogil: the solver runs chunks of a large batch on several threads at once
+network_pass = njit(cache=True, nogil=True)(_network_pass)
 
 
 @njit(cache=True)

@@ -114,10 +114,11 @@ def _decode(raw, K, P, idx, phi, qref, out):
                     out[n, k, j] = P[0, j] + P[1, j] * u
 
 
-# Serial builds for one pose or a few, parallel ones (every core) for large batches. numba's
-# disk cache is keyed by the function's name, hence the renamed twins.
-_encode_into = njit(cache=True)(_encode)
-_decode_into = njit(cache=True)(_decode)
+# Serial builds (GIL released: the solver runs chunks of a batch on several threads) and
+# parallel ones (every core) for large batches. numba's disk cache is keyed by the function's
+# name, hence the renamed twins.
+_encode_into = njit(cache=True, nogil=True)(_encode)
+_decode_into = njit(cache=True, nogil=True)(_decode)
 _encode_into_par = njit(cache=True, parallel=True)(_renamed(_encode, "_encode_par"))
 _decode_into_par = njit(cache=True, parallel=True)(_renamed(_decode, "_decode_par"))
 PARALLEL_MIN = 256  # poses; below this, starting the threads costs more than they save
@@ -254,12 +255,14 @@ class Seeder:
         x = np.ascontiguousarray(features, dtype=np.float32)
         return self._sess.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
 
-    def hypotheses(self, T, q_ref=None, position_only: bool = False) -> np.ndarray:
+    def hypotheses(self, T, q_ref=None, position_only: bool = False,
+                   parallel=None) -> np.ndarray:
         """(N, K, dof) float64 joint hypotheses inside the limits for targets T (N, 4, 4).
 
         Periodic joints take the whole-turn representative inside the limits nearest
         ``q_ref`` ((N, dof) or (dof,); default mid-limits). Hypotheses are in network order,
-        not ranked: rank them by FK task error.
+        not ranked: rank them by FK task error. ``parallel``: encode/decode on every core
+        (default: when N ≥ PARALLEL_MIN); False when the caller runs batches on threads itself.
         """
         if (q_ref is None and T.__class__ is np.ndarray and T.dtype is _F64
                 and (T.shape == _ONE or T.shape == _ONE3) and T.flags.c_contiguous):
@@ -297,7 +300,7 @@ class Seeder:
             return out
         x = np.empty((n, encoding.N_FEATURES), dtype=np.float32)
         phi = np.empty(n)
-        par = n >= PARALLEL_MIN
+        par = n >= PARALLEL_MIN if parallel is None else bool(parallel)
         if not (_encode_into_par if par else _encode_into)(T, self._E, self._azimuth, po, x, phi):
             raise ValueError("target poses contain NaN or inf")
         (_decode_into_par if par else _decode_into)(self.raw(x), self.K, self.P, self.idx, phi,

@@ -24,21 +24,23 @@ nothing.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from numba import njit
+from numba import get_num_threads, njit
 
 from .arm import BUNDLED_ARMS, Arm, load_arm
 from .kinematics import as_poses, pose_error
-from .refiner import (all_finite, network_pass, network_pass_parallel, rank_hypotheses,
-                      refine_batch, refine_batch_parallel, seed_pass, wrap_to_seed)
+from .refiner import (all_finite, network_pass, rank_hypotheses, refine_batch,
+                      refine_batch_parallel, seed_pass, wrap_to_seed)
 from .resources import model_path
 from .seeder import _decode_into
 
 RESTART_CHUNK = 4
 PARALLEL_MIN = 256  # batches this large refine on every core (threads cost ~10 us to start)
+CHUNK = 1024  # targets per network call + refinement when a batch runs on every core
 _F64 = np.dtype(np.float64)
 _BOOL = np.dtype(np.bool_)
 _I64 = np.dtype(np.int64)
@@ -98,10 +100,6 @@ def _plan(solver, position_only):
             solver.max_iterations, solver.branch_tol, sd.K, a.convention_id]
     return np.concatenate([np.array(head, dtype=np.float64), sd.P.ravel(), a.dh.ravel(),
                            a.base.ravel(), a.tool.ravel()])
-
-
-def _network(n):
-    return network_pass_parallel if n >= PARALLEL_MIN else network_pass
 
 
 def _refine(n):
@@ -174,6 +172,8 @@ class IKSolver:
             self.seeder = Seeder(self.model_path, self.arm, threads=onnx_threads)
         if not self.refine and self.seeder is None:
             raise ValueError("refine=False needs a network (model) to return hypotheses from")
+        self._workers = get_num_threads()  # numba's thread count (NUMBA_NUM_THREADS)
+        self._pool = None  # threads for large batches, started on the first one
         self._one_path = self.refine and self.seeder is not None
         self._shape_q1 = (1, self.arm.dof)
         if self._one_path:
@@ -267,17 +267,11 @@ class IKSolver:
             failures = seed_pass(T, seed, *kin, per, *settings, self.continuity_tol, *out, need)
             if failures and self.seeder is not None:
                 todo = every if failures == n else np.flatnonzero(need)
-                Tn = T if failures == n else np.ascontiguousarray(T[todo])
-                H = self._raw_hypotheses(Tn, seed if failures == n else seed[todo],
-                                         position_only)
-                failures = _network(todo.size)(T, H, todo, seed, *kin, per, *settings,
-                                               self.branch_tol, *out, False)
+                failures = self._network_pass(T, todo, seed, position_only, out, False)
             else:
                 failures = n - int(out[1].sum()) if failures else 0
         elif self.seeder is not None:
-            H = self._raw_hypotheses(T, seed, position_only)
-            failures = _network(n)(T, H, every, seed, *kin, per, *settings, self.branch_tol,
-                                   *out, True)
+            failures = self._network_pass(T, every, seed, position_only, out, True)
         else:
             failures = _refine(n)(T, np.broadcast_to(self._mid, (n, 1, dof)), every, *kin,
                                   *settings, *out, True)
@@ -288,6 +282,33 @@ class IKSolver:
             wrap_to_seed(T, seed, *kin, per, self._w_pos, position_only, self.pos_tol,
                          self.rot_tol, *out[:4])
         return IKResult(*out[:5])
+
+    def _network_pass(self, T, todo, seed, position_only, out, reset):
+        """Network hypotheses for the targets ``todo`` (m,) of T (N, 4, 4), ranked and refined
+        into ``out`` (:func:`~ik_nn.refiner.network_pass`); returns how many still fail.
+
+        A large set is cut into chunks of about :data:`CHUNK` that run on every core at once,
+        each chunk making its own network call (onnxruntime with the configured intra-op
+        threads) and its own refinement: one chunk's network overlaps another's refinement
+        (the kernels release the GIL), so no core waits for the network.
+        """
+        settings = self._settings[position_only]
+
+        def run(idx):
+            whole = idx.size == T.shape[0]
+            H = self.seeder.hypotheses(T if whole else np.ascontiguousarray(T[idx]),
+                                       q_ref=(seed if whole else seed[idx]) if seed.shape[0]
+                                       else None, position_only=position_only, parallel=False)
+            return network_pass(T, H, idx, seed, *self._kin, self._periodic, *settings,
+                                self.branch_tol, *out, reset)
+
+        m = todo.size
+        if m < PARALLEL_MIN or self._workers < 2:
+            return run(todo)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="ik_nn-solve")
+        chunks = np.array_split(todo, max(self._workers, -(-m // CHUNK)))
+        return sum(self._pool.map(run, chunks))
 
     def _solve_one(self, T, position_only):
         """solve() for one target T (1, 4, 4) without a seed, with a network: encode and run

@@ -220,3 +220,24 @@ def test_single_query_path_matches_the_batch_path(name):
     with pytest.raises(ValueError, match="NaN or inf"):
         solver.solve(bad)
     assert solver.solve(T[0]).success[0]  # and the solver still serves
+
+
+@pytest.mark.parametrize("name", ["rrr", "ur5"])
+@pytest.mark.parametrize("seeded", [False, True])
+def test_large_batches_on_threads_equal_small_batches(name, seeded):
+    """A batch of PARALLEL_MIN or more runs in chunks on several threads (each with its own
+    network call); every target's answer is the one a small serial batch gives."""
+    from ik_nn.solver import PARALLEL_MIN
+
+    arm = ik_nn.load_arm(name)
+    solver = IKSolver(arm)
+    q, T, rng = fk_targets(arm, 2 * PARALLEL_MIN + 37, 22)
+    # seeds far enough off that many targets fall through to the network pass
+    seed = np.clip(q + rng.normal(0, 0.8, q.shape), arm.lower, arm.upper) if seeded else None
+    big = solver.solve(T, seed)
+    parts = [solver.solve(T[i:i + 50], None if seed is None else seed[i:i + 50])
+             for i in range(0, T.shape[0], 50)]
+    for field in ("q", "success", "pos_err", "rot_err", "iterations"):
+        np.testing.assert_array_equal(getattr(big, field),
+                                      np.concatenate([getattr(p, field) for p in parts]))
+    assert big.success.mean() >= 0.99 and arm.within_limits(big.q).all()
