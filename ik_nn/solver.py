@@ -133,7 +133,8 @@ class IKSolver:
         continuity_tol: radians; an answer continued from the seed that moves a joint further
             than this is checked against the network's hypotheses nearest the seed.
         random_seed: seed of the restart generator (results are reproducible).
-        onnx_threads: onnxruntime intra-op threads for the network.
+        onnx_threads: onnxruntime intra-op threads per network call (a batch of
+            PARALLEL_MIN or more targets runs in chunks, one call per core at a time).
     """
 
     def __init__(self, arm, model="bundled", refine=True, pos_tol=1e-6, rot_tol=1e-6,
