@@ -289,7 +289,7 @@ refine_batch = njit(cache=True)(_refine_batch)
 refine_batch_parallel = njit(cache=True, parallel=True)(_renamed(_refine_batch, "_refine_batch_par"))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # nogil: the solver runs chunks of a batch on threads
 def seed_pass(T, seed, dh, convention, base, tool, lower, upper, periodic, w_pos, pos_only,
               pos_tol, rot_tol, max_iter, continuity_tol, q_out, success, pos_err, rot_err,
               iterations, best_cost, need):

@@ -261,19 +261,15 @@ class IKSolver:
                np.empty(n, dtype=np.int64), np.empty(n))
         kin, per = self._kin, self._periodic
         settings = self._settings[position_only]
-        every = self._idx1 if n == 1 else np.arange(n)
         has_seed = seed.shape[0] > 0
         if has_seed:
-            need = np.empty(n, dtype=np.bool_)
-            failures = seed_pass(T, seed, *kin, per, *settings, self.continuity_tol, *out, need)
-            if failures and self.seeder is not None:
-                todo = every if failures == n else np.flatnonzero(need)
-                failures = self._network_pass(T, todo, seed, position_only, out, False)
-            else:
-                failures = n - int(out[1].sum()) if failures else 0
+            failures = self._chunks(n, lambda a, b: self._seeded(
+                T[a:b], seed[a:b], position_only, tuple(o[a:b] for o in out)))
         elif self.seeder is not None:
-            failures = self._network_pass(T, every, seed, position_only, out, True)
+            failures = self._chunks(n, lambda a, b: self._network_pass(
+                T[a:b], None, seed, position_only, tuple(o[a:b] for o in out), True))
         else:
+            every = self._idx1 if n == 1 else np.arange(n)
             failures = _refine(n)(T, np.broadcast_to(self._mid, (n, 1, dof)), every, *kin,
                                   *settings, *out, True)
 
@@ -284,32 +280,43 @@ class IKSolver:
                          self.rot_tol, *out[:4])
         return IKResult(*out[:5])
 
-    def _network_pass(self, T, todo, seed, position_only, out, reset):
-        """Network hypotheses for the targets ``todo`` (m,) of T (N, 4, 4), ranked and refined
-        into ``out`` (:func:`~ik_nn.refiner.network_pass`); returns how many still fail.
-
-        A large set is cut into chunks of about :data:`CHUNK` that run on every core at once,
-        each chunk making its own network call (onnxruntime with the configured intra-op
-        threads) and its own refinement: one chunk's network overlaps another's refinement
-        (the kernels release the GIL), so no core waits for the network.
-        """
-        settings = self._settings[position_only]
-
-        def run(idx):
-            whole = idx.size == T.shape[0]
-            H = self.seeder.hypotheses(T if whole else np.ascontiguousarray(T[idx]),
-                                       q_ref=(seed if whole else seed[idx]) if seed.shape[0]
-                                       else None, position_only=position_only, parallel=False)
-            return network_pass(T, H, idx, seed, *self._kin, self._periodic, *settings,
-                                self.branch_tol, *out, reset)
-
-        m = todo.size
-        if m < PARALLEL_MIN or self._workers < 2:
-            return run(todo)
+    def _chunks(self, n, work):
+        """Sum of ``work(a, b)`` over [0, n): in one call for a small batch, else in chunks of
+        about :data:`CHUNK` targets run on numba's thread count at once. Each chunk makes its
+        own network call (onnxruntime with the configured intra-op threads) and refinement, and
+        the kernels release the GIL, so one chunk's network overlaps another's refinement."""
+        if n < PARALLEL_MIN or self._workers < 2:
+            return work(0, n)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="ik_nn-solve")
-        chunks = np.array_split(todo, max(self._workers, -(-m // CHUNK)))
-        return sum(self._pool.map(run, chunks))
+        bounds = np.linspace(0, n, max(self._workers, -(-n // CHUNK)) + 1).astype(np.int64)
+        return sum(self._pool.map(work, bounds[:-1], bounds[1:]))
+
+    def _seeded(self, T, seed, position_only, out):
+        """Targets T (m, 4, 4) with seeds (m, dof) into out (m, ...): continue from the seed,
+        then the network's hypotheses where that failed or left the seed's branch. Returns
+        how many still fail."""
+        need = np.empty(T.shape[0], dtype=np.bool_)
+        failures = seed_pass(T, seed, *self._kin, self._periodic, *self._settings[position_only],
+                             self.continuity_tol, *out, need)
+        if failures and self.seeder is not None:
+            todo = None if failures == T.shape[0] else np.flatnonzero(need)
+            return self._network_pass(T, todo, seed, position_only, out, False)
+        return T.shape[0] - int(out[1].sum()) if failures else 0
+
+    def _network_pass(self, T, todo, seed, position_only, out, reset):
+        """Network hypotheses for the targets ``todo`` (indices into T (m, 4, 4), or None for
+        all), ranked and refined into ``out`` (:func:`~ik_nn.refiner.network_pass`); returns
+        how many of them still fail. seed (m, dof) or (0, dof)."""
+        if todo is None:
+            todo = self._idx1 if T.shape[0] == 1 else np.arange(T.shape[0])
+            Tn, ref = T, seed
+        else:
+            Tn, ref = np.ascontiguousarray(T[todo]), seed[todo] if seed.shape[0] else seed
+        H = self.seeder.hypotheses(Tn, q_ref=ref if ref.shape[0] else None,
+                                   position_only=position_only, parallel=False)
+        return network_pass(T, H, todo, seed, *self._kin, self._periodic,
+                            *self._settings[position_only], self.branch_tol, *out, reset)
 
     def _solve_one(self, T, position_only):
         """solve() for one target T (1, 4, 4) without a seed, with a network: encode and run
