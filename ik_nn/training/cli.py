@@ -20,7 +20,7 @@ PRESETS = {
     "rrr": dict(K=4, hidden=(96, 96), samples=1_000_000, epochs=40, batch=1024,
                 lr=3e-3, patience=8, lever=1.0, time_limit=14.0),
     "rrr_full": dict(K=4, hidden=(96, 96), samples=1_000_000, epochs=40, batch=1024,
-                     lr=3e-3, patience=8, lever=1.0, time_limit=14.0),
+                     lr=3e-3, patience=8, lever=1.0, time_limit=14.0, eps=0.02),
     "rrrrrr": dict(K=6, hidden=(192, 192, 192), samples=1_000_000, epochs=60, batch=1024,
                    lr=3e-3, patience=8, lever=0.3, time_limit=14.0, eps=0.02,
                    position_only_fraction=0.1),
