@@ -165,37 +165,64 @@ def judge(arm, T, q):
                 loose=(pe <= LOOSE[0]) & (re <= LOOSE[1]) & inside)
 
 
-def _run_ik_nn(arm, solver, T, single):
-    # warm up both paths (compiled kernels, onnxruntime, numba's worker threads) as a
-    # long-running node would be; the peers get a warm-up call too
-    from .solver import PARALLEL_MIN
-
-    solver.solve(T[:2 * PARALLEL_MIN])
-    solver.solve(T[0])
-    t0 = time.perf_counter()
-    res = solver.solve(T)
-    batch = time.perf_counter() - t0
-    m = min(single, T.shape[0])
-    lat = np.empty(m)
-    for i in range(m):
-        t1 = time.perf_counter()
-        solver.solve(T[i])
-        lat[i] = time.perf_counter() - t1
-    return res.q, lat, batch
+ROUNDS = 5  # single-query timing is interleaved over the methods in this many rounds
 
 
-def _run_peer(peer, T):
-    """A peer has no batch API: one loop, timed per call; throughput = targets / loop time."""
-    peer.solve_one(T[0])  # warm up
-    n = T.shape[0]
-    q = np.empty((n, peer.arm.dof))
-    lat = np.empty(n)
-    t0 = time.perf_counter()
-    for i in range(n):
-        t1 = time.perf_counter()
-        q[i] = peer.solve_one(T[i])
-        lat[i] = time.perf_counter() - t1
-    return q, lat, time.perf_counter() - t0
+class _IkNnRun:
+    """An ik_nn method: its answers come from one batched call, its latencies from single
+    queries (the same targets) timed in rounds."""
+
+    def __init__(self, solver, T, single):
+        from .solver import PARALLEL_MIN
+
+        # warm up both paths (compiled kernels, onnxruntime, worker threads) as a running node
+        # would have; the peers get a warm-up call too
+        solver.solve(T[:2 * PARALLEL_MIN])
+        solver.solve(T[0])
+        t0 = time.perf_counter()
+        self.q = solver.solve(T).q
+        self.batch_seconds = time.perf_counter() - t0
+        self.T, self.solve = T, solver.solve
+        self.lat = np.empty(min(single, T.shape[0]))
+
+    def time_range(self, a, b):
+        solve, T, lat = self.solve, self.T, self.lat
+        for i in range(a, b):
+            t1 = time.perf_counter()
+            solve(T[i])
+            lat[i] = time.perf_counter() - t1
+        return 0.0
+
+
+class _PeerRun:
+    """A peer has no batch API: its answers and latencies come from the same single calls;
+    throughput = targets / the time of all those calls."""
+
+    def __init__(self, peer, T):
+        peer.solve_one(T[0])  # warm up
+        self.peer, self.T = peer, T
+        self.q = np.empty((T.shape[0], peer.arm.dof))
+        self.lat = np.empty(T.shape[0])
+        self.batch_seconds = 0.0
+
+    def time_range(self, a, b):
+        solve_one, T, q, lat = self.peer.solve_one, self.T, self.q, self.lat
+        t0 = time.perf_counter()
+        for i in range(a, b):
+            t1 = time.perf_counter()
+            q[i] = solve_one(T[i])
+            lat[i] = time.perf_counter() - t1
+        self.batch_seconds += time.perf_counter() - t0
+
+
+def time_interleaved(runs, rounds=ROUNDS):
+    """Single-query timing of every run, interleaved: round r times the r-th slice of each
+    run's targets, method after method, so a slow phase of the machine hits every method
+    alike instead of whichever was measured then."""
+    for r in range(rounds):
+        for run in runs:
+            m = run.lat.size
+            run.time_range(r * m // rounds, (r + 1) * m // rounds)
 
 
 def row_from(arm, T, q, lat, batch_seconds, n_total):
@@ -243,6 +270,8 @@ def add_ratios(rows):
 def compare(arms, n, single, methods, peer_targets, log=print):
     """Issue #5: every method on the same FK-made targets per arm, one process, cold start.
 
+    Per arm: each method is set up and (ik_nn) solves the whole set in one batch; then the
+    single queries of all methods are timed in interleaved rounds (:func:`time_interleaved`).
     Returns {arm: {"rows": {method: row}, "fastest_peer": ..., "notes": {method: text}}}.
     Methods that cannot run (peer not installed, arm not expressible, no model) get a note.
     """
@@ -252,10 +281,10 @@ def compare(arms, n, single, methods, peer_targets, log=print):
     for name in arms:
         arm = load_arm(name)
         _, T_all = make_targets(arm, n)
-        rows, notes = {}, {}
+        runs, notes = {}, {}
+        t0 = time.perf_counter()
         for method in methods:
-            label, kind, _ = COMPARE[method]
-            t0 = time.perf_counter()
+            kind = COMPARE[method][1]
             try:
                 if kind == "peer":
                     from . import bench_peers
@@ -268,9 +297,7 @@ def compare(arms, n, single, methods, peer_targets, log=print):
                     except bench_peers.PeerUnsupported as exc:
                         notes[method] = f"cannot express this arm: {exc}"
                         continue
-                    m = min(n, peer_targets.get(method, n))
-                    T = T_all[:m]
-                    q, lat, batch = _run_peer(peer, T)
+                    runs[method] = _PeerRun(peer, T_all[:min(n, peer_targets.get(method, n))])
                 else:
                     model = "bundled"
                     if kind == "plain":
@@ -284,16 +311,17 @@ def compare(arms, n, single, methods, peer_targets, log=print):
                             continue
                     kw = dict(IK_NN_KWARGS[method])
                     kw.setdefault("model", model)
-                    T = T_all
-                    q, lat, batch = _run_ik_nn(arm, IKSolver(arm, **kw), T, single)
+                    runs[method] = _IkNnRun(IKSolver(arm, **kw), T_all, single)
             except ImportError as exc:
                 notes[method] = f"import failed: {exc}"
-                continue
-            rows[method] = row_from(arm, T, q, lat, batch, n)
+        time_interleaved(list(runs.values()))
+        rows = {}
+        for method, run in runs.items():
+            rows[method] = row_from(arm, run.T, run.q, run.lat, run.batch_seconds, n)
             r = rows[method]
-            log(f"  {name:9s} {label:24s} {r['targets']:6d} targets  "
-                f"ok {100 * r['success_1e-6']:7.3f} %  p50 {r['latency_p50_us']:8.0f} µs  "
-                f"({time.perf_counter() - t0:.1f} s)")
+            log(f"  {name:9s} {COMPARE[method][0]:30s} {r['targets']:6d} targets  "
+                f"ok {100 * r['success_1e-6']:7.3f} %  p50 {r['latency_p50_us']:8.0f} µs")
+        log(f"  {name:9s} ({time.perf_counter() - t0:.1f} s)")
         fastest = add_ratios(rows)
         out[name] = {"rows": rows, "fastest_peer": fastest, "notes": notes, "targets": n}
     return out

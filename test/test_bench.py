@@ -68,6 +68,23 @@ def test_learned_ik_goals_are_checked_against_the_measured_rows():
     assert "**missed: network alone 11.00 mm / 1.00°" in lines[1]
 
 
+def test_single_queries_are_timed_in_interleaved_rounds():
+    calls = []
+
+    class Fake:
+        def __init__(self, name, m):
+            self.name, self.lat = name, np.zeros(m)
+
+        def time_range(self, a, b):
+            calls.append((self.name, a, b))
+            self.lat[a:b] = 1.0
+
+    a, b = Fake("a", 10), Fake("b", 4)
+    bench.time_interleaved([a, b], rounds=2)
+    assert calls == [("a", 0, 5), ("b", 0, 2), ("a", 5, 10), ("b", 2, 4)]
+    assert a.lat.all() and b.lat.all()  # every target timed exactly once per method
+
+
 def test_replace_section(tmp_path):
     md = tmp_path / "README.md"
     md.write_text(f"# x\n\nbefore\n{bench_report.START}\nold\n{bench_report.END}\nafter\n")
