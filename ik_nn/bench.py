@@ -191,7 +191,6 @@ class _IkNnRun:
             t1 = time.perf_counter()
             solve(T[i])
             lat[i] = time.perf_counter() - t1
-        return 0.0
 
 
 class _PeerRun:
