@@ -263,11 +263,9 @@ class IKSolver:
         settings = self._settings[position_only]
         has_seed = seed.shape[0] > 0
         if has_seed:
-            failures = self._chunks(n, lambda a, b: self._seeded(
-                T[a:b], seed[a:b], position_only, tuple(o[a:b] for o in out)))
+            failures = self._chunks(self._seeded, position_only, T, seed, *out)
         elif self.seeder is not None:
-            failures = self._chunks(n, lambda a, b: self._network_pass(
-                T[a:b], None, seed, position_only, tuple(o[a:b] for o in out), True))
+            failures = self._chunks(self._unseeded, position_only, T, *out)
         else:
             every = self._idx1 if n == 1 else np.arange(n)
             failures = _refine(n)(T, np.broadcast_to(self._mid, (n, 1, dof)), every, *kin,
@@ -280,19 +278,22 @@ class IKSolver:
                          self.rot_tol, *out[:4])
         return IKResult(*out[:5])
 
-    def _chunks(self, n, work):
-        """Sum of ``work(a, b)`` over [0, n): in one call for a small batch, else in chunks of
-        about :data:`CHUNK` targets run on numba's thread count at once. Each chunk makes its
-        own network call (onnxruntime with the configured intra-op threads) and refinement, and
-        the kernels release the GIL, so one chunk's network overlaps another's refinement."""
+    def _chunks(self, work, position_only, *arrays):
+        """Sum of ``work(position_only, *arrays)`` for arrays (N, ...) of N targets: in one call
+        for a small batch, else over row chunks of about :data:`CHUNK` targets run on numba's
+        thread count at once. Each chunk makes its own network call (onnxruntime with the
+        configured intra-op threads) and refinement, and the kernels release the GIL, so one
+        chunk's network overlaps another's refinement."""
+        n = arrays[0].shape[0]
         if n < PARALLEL_MIN or self._workers < 2:
-            return work(0, n)
+            return work(position_only, *arrays)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="ik_nn-solve")
         bounds = np.linspace(0, n, max(self._workers, -(-n // CHUNK)) + 1).astype(np.int64)
-        return sum(self._pool.map(work, bounds[:-1], bounds[1:]))
+        return sum(self._pool.map(lambda a, b: work(position_only, *(x[a:b] for x in arrays)),
+                                  bounds[:-1], bounds[1:]))
 
-    def _seeded(self, T, seed, position_only, out):
+    def _seeded(self, position_only, T, seed, *out):
         """Targets T (m, 4, 4) with seeds (m, dof) into out (m, ...): continue from the seed,
         then the network's hypotheses where that failed or left the seed's branch. Returns
         how many still fail."""
@@ -303,6 +304,10 @@ class IKSolver:
             todo = None if failures == T.shape[0] else np.flatnonzero(need)
             return self._network_pass(T, todo, seed, position_only, out, False)
         return T.shape[0] - int(out[1].sum()) if failures else 0
+
+    def _unseeded(self, position_only, T, *out):
+        """Targets T (m, 4, 4) without seeds into out (m, ...): the network's hypotheses."""
+        return self._network_pass(T, None, self._no_seed, position_only, out, True)
 
     def _network_pass(self, T, todo, seed, position_only, out, reset):
         """Network hypotheses for the targets ``todo`` (indices into T (m, 4, 4), or None for
