@@ -13,9 +13,9 @@ import sys
 
 COMMANDS = {
     "info": ("ik_nn.analysis", "print an arm's DH table and what its chain can and cannot do"),
-    "bench": ("ik_nn.bench", "measure success, accuracy and latency on FK-made targets"),
+    "bench": ("ik_nn.bench.run", "measure success, accuracy and latency on FK-made targets"),
     "train": ("ik_nn.training.cli", "train an arm's seeding network and export it to ONNX"),
-    "up": ("ik_nn.bringup", "pip-only bring-up: IK node + simulated arm + target stream"),
+    "up": ("ik_nn.ros.bringup", "pip-only bring-up: IK node + simulated arm + target stream"),
 }
 
 

@@ -53,12 +53,12 @@ def _param_arg(name, value) -> str:
 
 
 class NodeProcess:
-    """One node (``python -m ik_nn.nodes.<name>``) in a subprocess; output goes to a file."""
+    """One node (``python -m ik_nn.ros.<name>``) in a subprocess; output goes to a file."""
 
     def __init__(self, name: str, namespace: str = "", params: dict | None = None,
                  params_file: str | None = None):
         self.name = name
-        cmd = [sys.executable, "-m", f"ik_nn.nodes.{name}", "--ros-args"]
+        cmd = [sys.executable, "-m", f"ik_nn.ros.{name}", "--ros-args"]
         if namespace:
             cmd += ["-r", f"__ns:={namespace}"]
         if params_file:
@@ -176,7 +176,7 @@ def stamp_key(stamp) -> str:
 
 
 def make_target(T, frame: str = "base_link", stamp_ns: int | None = None):
-    from ik_nn import ros_conversions as rc
+    from ik_nn.ros import conversions as rc
 
     ns = time.time_ns() if stamp_ns is None else stamp_ns
     return rc.pose_stamped(np.asarray(T), frame, rc.ns_to_stamp(ns))

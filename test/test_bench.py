@@ -6,7 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from ik_nn import bench, bench_report, load_arm
+from ik_nn import load_arm
+from ik_nn.bench import report as bench_report, run as bench
 
 
 def test_solver_only_bench_writes_json(tmp_path):

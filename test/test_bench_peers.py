@@ -5,7 +5,7 @@ import pytest
 
 from ik_nn import load_arm
 from ik_nn.arm import BUNDLED_ARMS, arm_from_dict
-from ik_nn.bench_peers import FK_TOL, PeerUnsupported, fixed_transforms, rpy_from_matrix
+from ik_nn.bench.peers import FK_TOL, PeerUnsupported, fixed_transforms, rpy_from_matrix
 from ik_nn.kinematics import pose_error, transform
 
 
@@ -51,7 +51,7 @@ def test_rpy_round_trip():
 @pytest.mark.parametrize("name", ARMS)
 def test_rtb_adapter_fk_and_solve(name):
     pytest.importorskip("roboticstoolbox")
-    from ik_nn.bench_peers import RtbPeer
+    from ik_nn.bench.peers import RtbPeer
 
     arm = _arm(name)
     peer = RtbPeer(arm)  # raises PeerUnsupported if FK differs
@@ -65,7 +65,7 @@ def test_rtb_adapter_fk_and_solve(name):
 
 def test_rtb_adapter_refuses_offsets():
     pytest.importorskip("roboticstoolbox")
-    from ik_nn.bench_peers import RtbPeer
+    from ik_nn.bench.peers import RtbPeer
 
     with pytest.raises(PeerUnsupported, match="offset"):
         RtbPeer(_odd_arm("standard", 0.4))
@@ -74,7 +74,7 @@ def test_rtb_adapter_refuses_offsets():
 @pytest.mark.parametrize("name", ARMS + ["offset"])
 def test_ikpy_adapter_fk(name):
     pytest.importorskip("ikpy")
-    from ik_nn.bench_peers import IkpyPeer
+    from ik_nn.bench.peers import IkpyPeer
 
     arm = _odd_arm("standard", 0.4) if name == "offset" else _arm(name)
     assert IkpyPeer(arm).fk_error <= FK_TOL
@@ -82,7 +82,7 @@ def test_ikpy_adapter_fk(name):
 
 def test_ikpy_adapter_solves_rrr():
     pytest.importorskip("ikpy")
-    from ik_nn.bench_peers import IkpyPeer
+    from ik_nn.bench.peers import IkpyPeer
 
     arm = load_arm("rrr")
     peer = IkpyPeer(arm)

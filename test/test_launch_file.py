@@ -212,7 +212,7 @@ def test_parameters_come_from_an_installed_file_then_the_arm_argument(descriptio
 def test_params_file_sets_only_parameters_the_nodes_declare(description):
     data = yaml.safe_load((REPO / "config" / "ik_nn.yaml").read_text())
     for exe in nodes(description):
-        source = (REPO / "ik_nn" / "nodes" / f"{exe}.py").read_text()
+        source = (REPO / "ik_nn" / "ros" / f"{exe}.py").read_text()
         declared = set(re.findall(r'declare\(\s*self,\s*"(\w+)"', source))
         section = data[f"/**/{exe}"]["ros__parameters"]
         assert set(section) <= declared, set(section) - declared

@@ -10,7 +10,7 @@ from geometry_msgs.msg import PoseStamped  # noqa: E402
 from sensor_msgs.msg import JointState  # noqa: E402
 
 import ik_nn  # noqa: E402
-from ik_nn import ros_conversions as rc  # noqa: E402
+from ik_nn.ros import conversions as rc  # noqa: E402
 
 
 def random_rotations(n, rng):

@@ -25,7 +25,7 @@ from geometry_msgs.msg import PoseStamped  # noqa: E402
 from sensor_msgs.msg import JointState  # noqa: E402
 
 import ik_nn  # noqa: E402
-from ik_nn import ros_conversions as rc  # noqa: E402
+from ik_nn.ros import conversions as rc  # noqa: E402
 from ik_nn.kinematics import pose_error  # noqa: E402
 from ik_nn.resources import model_path  # noqa: E402
 
@@ -361,7 +361,7 @@ def test_domain_isolation_settings():
 
 
 def test_target_curve_stays_inside_limits_and_within_joint_speeds(tmp_path):
-    from ik_nn.nodes.target_publisher import SPEED_FRACTION, curve_period, joint_curve, load_poses
+    from ik_nn.ros.target_publisher import SPEED_FRACTION, curve_period, joint_curve, load_poses
 
     for name in ("rrr", "ur5"):
         arm = ik_nn.load_arm(name)
@@ -464,7 +464,7 @@ def test_ik_nn_up_stops_cleanly_on_sigint():
 
 
 def test_ik_nn_up_sets_localhost_discovery_and_a_domain_only_when_unset(monkeypatch):
-    from ik_nn.bringup import ros_environment
+    from ik_nn.ros.bringup import ros_environment
 
     monkeypatch.delenv("ROS_DOMAIN_ID")
     monkeypatch.delenv("ROS_AUTOMATIC_DISCOVERY_RANGE")

@@ -2,7 +2,7 @@
 import numpy as np
 
 import ik_nn
-from ik_nn import seed_study
+from ik_nn.bench import seed_study
 
 
 def test_joint_accuracy_wraps_periodic_joints():

@@ -7,7 +7,7 @@ comparing joint angles.
 
 Modes:
 * ``--solver-only``: the LM refiner from seeds perturbed by ``--perturb`` rad (no network).
-* ``--ros``: end-to-end PoseStamped → JointState latency between processes (ik_nn.bench_ros).
+* ``--ros``: end-to-end PoseStamped → JointState latency between processes (ik_nn.bench.ros_latency).
 """
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .arm import BUNDLED_ARMS, load_arm
-from .cli import available
-from .kinematics import pose_error
+from ..arm import BUNDLED_ARMS, load_arm
+from ..cli import available
+from ..kinematics import pose_error
 
 BENCH_SEED = 20261124  # unseen by training (training seeds are small integers)
 
@@ -77,7 +77,7 @@ def summarize(arm, T, res, lat=None, batch_seconds=None):
 
 def stack_results(results):
     """Concatenate single-query IKResults into one."""
-    from .solver import IKResult
+    from ..solver import IKResult
 
     return IKResult(*(np.concatenate([getattr(r, f) for r in results])
                       for f in ("q", "success", "pos_err", "rot_err", "iterations")))
@@ -88,7 +88,7 @@ def measure(arm, solver, T, seeds=None, single=None):
 
     single: how many targets to time one at a time (default all).
     """
-    from .solver import PARALLEL_MIN
+    from ..solver import PARALLEL_MIN
 
     w = 2 * PARALLEL_MIN  # warm the serial and the parallel paths first
     solver.solve(T[:w], None if seeds is None else seeds[:w])
@@ -105,7 +105,7 @@ def measure(arm, solver, T, seeds=None, single=None):
 
 def bench_solver_only(arms, n, perturb):
     """LM from seeds perturbed by ``perturb`` rad around the true configuration, no network."""
-    from .solver import IKSolver
+    from ..solver import IKSolver
 
     rows = {}
     for name in arms:
@@ -146,7 +146,7 @@ IK_NN_KWARGS = {"nn_refine": {}, "nn_basin": dict(max_restarts=0),
 
 def plain_model(arm):
     """models/plain/ARM.onnx (the deck's plain MLP trained by ``ik-nn train --arch plain``)."""
-    from .resources import model_path
+    from ..resources import model_path
 
     path = model_path(f"plain/{arm.name}.onnx")
     return path if path.is_file() else None
@@ -173,7 +173,7 @@ class _IkNnRun:
     queries (the same targets) timed in rounds."""
 
     def __init__(self, solver, T, single):
-        from .solver import PARALLEL_MIN
+        from ..solver import PARALLEL_MIN
 
         # warm up both paths (compiled kernels, onnxruntime, worker threads) as a running node
         # would have; the peers get a warm-up call too
@@ -274,7 +274,7 @@ def compare(arms, n, single, methods, peer_targets, log=print):
     Returns {arm: {"rows": {method: row}, "fastest_peer": ..., "notes": {method: text}}}.
     Methods that cannot run (peer not installed, arm not expressible, no model) get a note.
     """
-    from .solver import IKSolver, bundled_model
+    from ..solver import IKSolver, bundled_model
 
     out = {}
     for name in arms:
@@ -286,7 +286,7 @@ def compare(arms, n, single, methods, peer_targets, log=print):
             kind = COMPARE[method][1]
             try:
                 if kind == "peer":
-                    from . import bench_peers
+                    from . import peers as bench_peers
 
                     if not bench_peers.installed(method):
                         notes[method] = "not installed (pip install .[bench])"
@@ -402,12 +402,12 @@ def add_arguments(parser):
     parser.add_argument("--from-json", metavar="PATH",
                         help="no measuring: render --report from a saved results.json")
     parser.add_argument("--ros", action="store_true",
-                        help="end-to-end ROS 2 latency between processes (see ik_nn.bench_ros)")
+                        help="end-to-end ROS 2 latency between processes (see ik_nn.bench.ros_latency)")
     parser.add_argument("--seed-study", action="store_true",
                         help="the seed deck's experiments redone: its joint-space metric beside "
                         "task-space errors, its plain MLP beside ours (see ik_nn.seed_study)")
-    if available("ik_nn.bench_ros"):
-        from . import bench_ros
+    if available("ik_nn.bench.ros_latency"):
+        from . import ros_latency as bench_ros
 
         bench_ros.add_arguments(parser.add_argument_group("--ros options"))
 
@@ -429,7 +429,7 @@ def _loadavg():
 
 def run_compare(args):
     """Issue #5's comparison: measure, print the table, write JSON/plots/report sections."""
-    from . import bench_report
+    from . import report as bench_report
 
     if args.from_json:
         report = json.loads(open(args.from_json).read())
@@ -448,7 +448,7 @@ def run_compare(args):
         report = {"machine": info, "command": _command(), "targets": n, "seed": BENCH_SEED,
                   "single": single, "peer_targets": peer_targets, "results": results}
         try:
-            from . import bench_peers
+            from . import peers as bench_peers
 
             report["peer_versions"] = bench_peers.versions()
             report["peer_settings"] = {k: v.settings for k, v in bench_peers.ADAPTERS.items()}
@@ -482,7 +482,7 @@ def run_compare(args):
 
 def run(args) -> int:
     if args.ros:
-        from . import bench_ros
+        from . import ros_latency as bench_ros
 
         return bench_ros.run(args)
     if args.seed_study:

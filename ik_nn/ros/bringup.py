@@ -103,7 +103,7 @@ def _monitor(rclpy_node_cls, stats_by_ns):
     from geometry_msgs.msg import PoseStamped
     from sensor_msgs.msg import JointState
 
-    from . import ros_conversions as rc
+    from . import conversions as rc
 
     node = rclpy_node_cls("ik_nn_up_monitor")
 
@@ -160,12 +160,12 @@ def run(args) -> int:
     from rclpy.node import Node
     from rclpy.parameter import Parameter
 
-    from .arm import load_arm
-    from .nodes import init_ros, make_executor, startup_errors
-    from .nodes.ik_node import IKNode
-    from .nodes.sim_arm import SimArm
-    from .nodes.target_publisher import TargetPublisher
-    from .resources import config_path
+    from ..arm import load_arm
+    from .common import init_ros, make_executor, startup_errors
+    from .ik_node import IKNode
+    from .sim_arm import SimArm
+    from .target_publisher import TargetPublisher
+    from ..resources import config_path
 
     arms = args.arm or ["ur5"]
     params_file = args.params_file or str(config_path("ik_nn.yaml"))

@@ -77,7 +77,7 @@ def rss_mib(pid: int) -> float:
 def _target_poses(arm, n: int, kind: str, rate: float, rng) -> np.ndarray:
     if kind == "random":
         return arm.fk(arm.random_q(n, rng))
-    from .nodes.target_publisher import curve_period, joint_curve
+    from ..ros.target_publisher import curve_period, joint_curve
 
     period = curve_period(arm, 10.0, 0.4)
     phase = rng.uniform(0, 2 * np.pi, arm.dof)
@@ -99,7 +99,7 @@ def _stop(proc, timeout=15.0):
 def measure(arm="ur5", model="bundled", rate=1000.0, duration=60.0, warmup=2.0,
             targets="path", feedback=False, timeout=0.02, profile=None, log=print) -> dict:
     """Run the bench; returns a dict of the results (see the module docstring)."""
-    from .bringup import ros_environment
+    from ..ros.bringup import ros_environment
 
     ros_environment()
     import rclpy
@@ -107,10 +107,10 @@ def measure(arm="ur5", model="bundled", rate=1000.0, duration=60.0, warmup=2.0,
     from rclpy.qos import QoSProfile
     from sensor_msgs.msg import JointState
 
-    from . import ros_conversions as rc
-    from .arm import load_arm
-    from .nodes import make_executor
-    from .resources import config_path
+    from ..ros import conversions as rc
+    from ..arm import load_arm
+    from ..ros.common import make_executor
+    from ..resources import config_path
 
     arm_obj = load_arm(arm)
     ns = f"/ik_bench_{os.getpid()}"
@@ -118,7 +118,7 @@ def measure(arm="ur5", model="bundled", rate=1000.0, duration=60.0, warmup=2.0,
     n = n_warm + n_meas
     poses = _target_poses(arm_obj, n, targets, rate, np.random.default_rng(0))
     prof = ["-m", "cProfile", "-o", str(profile)] if profile else []
-    cmd = [sys.executable, *prof, "-m", "ik_nn.nodes.ik_node", "--ros-args", "-r", f"__ns:={ns}",
+    cmd = [sys.executable, *prof, "-m", "ik_nn.ros.ik_node", "--ros-args", "-r", f"__ns:={ns}",
            "--params-file", str(config_path("ik_nn.yaml")), "-p", f"arm:={arm}",
            "-p", f"model:={model}", "-p", f"timeout:={float(timeout)!r}"]
     node_proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -288,7 +288,7 @@ def run(args) -> int:
 def main(argv=None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m ik_nn.bench_ros",
+    parser = argparse.ArgumentParser(prog="python -m ik_nn.bench.ros_latency",
                                      description=__doc__.splitlines()[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))

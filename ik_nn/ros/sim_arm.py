@@ -21,9 +21,9 @@ from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
 
-from .. import ros_conversions as rc
+from . import conversions as rc
 from ..arm import load_arm
-from . import ConfigError, declare, run
+from .common import ConfigError, declare, run
 
 LOG_THROTTLE_S = 2.0
 

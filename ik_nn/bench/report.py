@@ -17,7 +17,7 @@ PLOTS = ("errors.png", "latency.png", "arms.png")
 
 
 def _labels():
-    from .bench import COMPARE
+    from .run import COMPARE
 
     return {m: v[0] for m, v in COMPARE.items()}
 
@@ -179,7 +179,7 @@ def goals(results):
 
 def section(report, assets="docs/bench"):
     """The generated Markdown (table, verdict, plots, machine, date, command)."""
-    from .bench import COMPARE, LOOSE, STRICT
+    from .run import COMPARE, LOOSE, STRICT
 
     m = report["machine"]
     load = m.get("loadavg_start"), m.get("loadavg_end")
@@ -231,7 +231,7 @@ def replace_section(path, text):
 
 # ---------------------------------------------------------------- plots
 def _colors():
-    from .bench import COMPARE
+    from .run import COMPARE
 
     cmap = ["#1f77b4", "#17becf", "#aec7e8", "#2ca02c", "#ff7f0e", "#ffbb78", "#d62728",
             "#9467bd"]
@@ -240,7 +240,7 @@ def _colors():
 
 def joint_points(arm, q):
     """(dof + 2, 3) points of the stick figure: base, each joint's origin, the tool point."""
-    from .kinematics import chain_one
+    from ..kinematics import chain_one
 
     R, p = np.empty((3, 3)), np.empty(3)
     axes, origins = np.empty((arm.dof, 3)), np.empty((arm.dof, 3))
@@ -256,8 +256,8 @@ def plots(results, outdir, dpi=80):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .bench import make_targets
-    from .arm import load_arm
+    from .run import make_targets
+    from ..arm import load_arm
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)

@@ -26,9 +26,9 @@ import time
 
 import numpy as np
 
-from .arm import load_arm
-from .kinematics import pose_error
-from .resources import model_path
+from ..arm import load_arm
+from ..kinematics import pose_error
+from ..resources import model_path
 
 STUDY_SEED = 777_000_001  # targets unseen by every training run (those use small seeds)
 THRESHOLDS = (0.5, 0.01, 1e-6)
@@ -65,7 +65,7 @@ def task_space(pe, re):
 
 def network_row(arm, model, q, T):
     """Deck metric and task-space errors of a network's answer (no refinement)."""
-    from .solver import IKSolver
+    from ..solver import IKSolver
 
     res = IKSolver(arm, model=model, refine=False).solve(T)
     return {"joint_accuracy": joint_accuracy(arm, res.q.copy(), q),
@@ -74,7 +74,7 @@ def network_row(arm, model, q, T):
 
 def refined_row(arm, q, T, single=1000):
     """Network + LM, no seed: success at 1e-6 and single-query latency."""
-    from .solver import IKSolver
+    from ..solver import IKSolver
 
     solver = IKSolver(arm)
     solver.solve(T[:2])
@@ -95,7 +95,7 @@ def refined_row(arm, q, T, single=1000):
 
 def lm_only_latency(arm, T, single=1000):
     """The honest version of the deck's DLS baseline: our LM from mid-limits + restarts."""
-    from .solver import IKSolver
+    from ..solver import IKSolver
 
     solver = IKSolver(arm, model=None)
     solver.solve(T[:2])

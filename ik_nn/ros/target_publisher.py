@@ -25,9 +25,9 @@ import yaml
 from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
 
-from .. import ros_conversions as rc
+from . import conversions as rc
 from ..arm import load_arm
-from . import ConfigError, declare, run
+from .common import ConfigError, declare, run
 
 
 SPEED_FRACTION = 0.8
