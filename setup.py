@@ -6,7 +6,7 @@ installed as data files; ik_nn.resources finds them however the package was inst
 import os
 from glob import glob
 
-from setuptools import find_packages, setup
+from setuptools import Extension, find_packages, setup
 
 PACKAGE = "ik_nn"
 
@@ -21,10 +21,23 @@ def tree(folder):
     return sorted(entries.items())
 
 
+# The compiled kernels (C99, no dependency but the Python headers): FK, Jacobian, LM, the solve
+# policy and the network encoding. Built at install time, so the first start loads them in
+# milliseconds; a C compiler is needed to install from source.
+KERNELS = Extension(
+    f"{PACKAGE}._kernels",
+    sources=sorted(glob(os.path.join(PACKAGE, "kernels", "*.c"))),
+    depends=sorted(glob(os.path.join(PACKAGE, "kernels", "*.h"))),
+    include_dirs=[os.path.join(PACKAGE, "kernels")],
+    extra_compile_args=["-O3", "-std=c99", "-fno-math-errno", "-Wall", "-Wno-unused-function"],
+    define_macros=[("_POSIX_C_SOURCE", "200809L")],
+)
+
 setup(
     name=PACKAGE,
     version="0.1.0",
     packages=find_packages(exclude=["test", "test.*"]),
+    ext_modules=[KERNELS],
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + PACKAGE]),
         ("share/" + PACKAGE, ["package.xml"]),
@@ -33,7 +46,7 @@ setup(
         *tree("models"),
     ],
     python_requires=">=3.10",
-    install_requires=["numpy>=1.26", "PyYAML>=6", "numba>=0.60", "onnxruntime>=1.18"],
+    install_requires=["numpy>=1.26", "PyYAML>=6", "onnxruntime>=1.18"],
     extras_require={
         # pip-only ROS 2 core (a ROS install provides these itself).
         "ros": [

@@ -6,16 +6,12 @@ Public API::
     T = arm.fk(q)                          # (N, 4, 4) base->tool, metres
     J = arm.jacobian(q)                    # (N, 6, dof), rows [v; w] in the base frame
     solver = ik_nn.IKSolver(arm)
-    res = solver.solve(T, seed=None)       # res.q, res.success, res.pos_err, res.rot_err, res.iterations
+    res = solver.solve(T, seed=None)       # res.q, .success, .pos_err, .rot_err, .iterations
+
+The runtime, in data-path order: arm → kinematics → encoding / seeder → lm → candidates →
+solver → ros/. Its compiled kernels (``ik_nn/kernels/*.c``) are built at install time.
 """
 from .arm import BUNDLED_ARMS, Arm, ArmError, load_arm
+from .solver import IKResult, IKSolver
 
 __all__ = ["Arm", "ArmError", "BUNDLED_ARMS", "IKResult", "IKSolver", "load_arm"]
-
-
-def __getattr__(name):  # the solver pulls in numba kernels: load it on first use
-    if name in ("IKSolver", "IKResult"):
-        from . import solver
-
-        return getattr(solver, name)
-    raise AttributeError(name)

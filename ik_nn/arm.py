@@ -19,6 +19,7 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -66,9 +67,11 @@ class Arm:
     def dof(self) -> int:
         return self.dh.shape[0]
 
-    @property
-    def convention_id(self) -> int:
-        return kinematics.CONVENTIONS[self.convention]
+    @cached_property
+    def chain(self) -> np.ndarray:
+        """The packed ``Chain`` record the compiled kernels read (see :mod:`ik_nn.contract`)."""
+        spec = kinematics.dh_chain(self.dh, self.convention, self.base, self.tool)
+        return kinematics.pack_chain(spec, self.lower, self.upper, self.periodic, self.reach)
 
     @property
     def reach(self) -> float:
@@ -92,11 +95,15 @@ class Arm:
 
     def fk(self, q) -> np.ndarray:
         """Base→tool poses (N, 4, 4), metres, for q (N, dof) or (dof,) radians."""
-        return kinematics.fk(q, self.dh, self.convention_id, self.base, self.tool)
+        return kinematics.fk(self.chain, q)
 
     def jacobian(self, q) -> np.ndarray:
         """Geometric Jacobians (N, 6, dof), rows [v; ω] in the base frame."""
-        return kinematics.jacobian(q, self.dh, self.convention_id, self.base, self.tool)
+        return kinematics.jacobian(self.chain, q)
+
+    def joint_origins(self, q) -> np.ndarray:
+        """(N, dof, 3) a point on each joint's axis (its frame's origin), base frame, metres."""
+        return kinematics.joint_axes(self.chain, q)[1]
 
     def within_limits(self, q, tol: float = 0.0) -> np.ndarray:
         """(N,) bool: every joint of q (N, dof) inside [lower - tol, upper + tol]."""

@@ -39,6 +39,7 @@ The network emits ``(N, K·M)`` (K hypotheses, hypothesis-major); :func:`decode`
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +49,17 @@ N_FEATURES = 13
 POS = slice(0, 3)
 ROT = slice(3, 12)
 FLAG = 12
+
+# The ONNX file: one input (batch, N_FEATURES) float32, one output (batch, K·M) float32, and
+# string metadata under METADATA_PREFIX (values JSON-encoded unless plain strings).
+INPUT_NAME = "pose_features"
+OUTPUT_NAME = "joint_hypotheses"
+METADATA_PREFIX = "ik_nn."
+REQUIRED_METADATA = ("arm", "dh_hash", "joint_names", "K", "M", "encoding_version")
+
+
+class ModelError(ValueError):
+    """A model file that cannot serve this arm; the message names the file and the field."""
 
 
 @dataclass(frozen=True)
@@ -220,3 +232,74 @@ def nearest_representative(q, arm, q_ref=None) -> np.ndarray:
     c = np.where(c < lower, c + two_pi, c)
     q[..., per] = c[..., per]
     return q
+
+
+# ---------------------------------------------------------------------- the model file
+def metadata(arm, K: int, command: str = "", extra: dict | None = None) -> dict:
+    """The metadata an exported model carries (keys with :data:`METADATA_PREFIX`)."""
+    meta = {"arm": arm.name, "dh_hash": arm.dh_hash,
+            "joint_names": json.dumps(list(arm.joint_names)), "K": str(int(K)),
+            "M": str(output_width(arm)), "encoding_version": str(ENCODING_VERSION),
+            "training_command": command}
+    for k, v in (extra or {}).items():
+        meta[k] = v if isinstance(v, str) else json.dumps(v)
+    return {METADATA_PREFIX + k: v for k, v in meta.items()}
+
+
+def metadata_from(custom_map: dict) -> dict:
+    """The ``ik_nn`` entries of an ONNX model's custom metadata, keys without the prefix."""
+    n = len(METADATA_PREFIX)
+    return {k[n:]: v for k, v in custom_map.items() if k.startswith(METADATA_PREFIX)}
+
+
+def check_metadata(meta: dict, arm, where: str) -> int:
+    """Check a model's metadata (:func:`metadata_from`) against ``arm``; returns K.
+
+    Raises :class:`ModelError` naming ``where`` (the file) and the field.
+    """
+    for key in REQUIRED_METADATA:
+        if key not in meta:
+            raise ModelError(f"{where}: metadata field '{key}' missing (not an ik-nn model?)")
+    if meta["arm"] != arm.name:
+        raise ModelError(f"{where}: metadata field 'arm' is {meta['arm']!r}, "
+                         f"but the arm is {arm.name!r}")
+    if meta["dh_hash"] != arm.dh_hash:
+        raise ModelError(f"{where}: metadata field 'dh_hash' is {meta['dh_hash']}, but arm "
+                         f"{arm.name!r} has {arm.dh_hash} (DH parameters or limits changed)")
+    try:
+        names = tuple(json.loads(meta["joint_names"]))
+    except (ValueError, TypeError) as exc:
+        raise ModelError(f"{where}: metadata field 'joint_names' unreadable: {exc}") from exc
+    if names != tuple(arm.joint_names):
+        raise ModelError(f"{where}: metadata field 'joint_names' is {list(names)}, "
+                         f"but the arm's joints are {list(arm.joint_names)}")
+    if meta["encoding_version"] != str(ENCODING_VERSION):
+        raise ModelError(f"{where}: metadata field 'encoding_version' is "
+                         f"{meta['encoding_version']}, this ik_nn reads version "
+                         f"{ENCODING_VERSION} (retrain the model)")
+    try:
+        K, M = int(meta["K"]), int(meta["M"])
+    except ValueError as exc:
+        raise ModelError(f"{where}: metadata field 'K' or 'M' is not an integer") from exc
+    if K < 1:
+        raise ModelError(f"{where}: metadata field 'K' must be at least 1, got {K}")
+    if M != output_width(arm):
+        raise ModelError(f"{where}: metadata field 'M' is {M}, arm {arm.name!r} needs "
+                         f"{output_width(arm)} outputs per hypothesis")
+    return K
+
+
+def network_record(arm, K: int) -> np.ndarray:
+    """The kernels' ``Network`` record (:mod:`ik_nn.contract`): what the compiled twins of
+    :func:`encode_pose` and :func:`decode` need for ``arm`` and K hypotheses."""
+    from .contract import NETWORK, pack
+
+    lay = layout(arm)
+    RbT, tb = _base_inverse(arm)
+    frame = np.zeros(16)
+    frame[:9] = RbT.ravel()
+    frame[9:12] = tb
+    frame[12] = 1.0 / arm.reach
+    return pack(NETWORK, dof=arm.dof, K=int(K), M=lay.width, azimuth=int(uses_azimuth(arm)),
+                first=lay.first, second=lay.second, periodic=lay.periodic.astype(np.int32),
+                mid=lay.mid, half=lay.half, lower=lay.lower, upper=lay.upper, frame=frame)

@@ -1,250 +1,149 @@
-"""Batched forward kinematics, geometric Jacobian and pose error for revolute DH chains.
+"""Batched forward kinematics, geometric Jacobian and pose error of serial chains.
 
-One implementation serves everything: compiled (numba, cached on disk) scalar kernels that work
-on one configuration, and batched wrappers that loop over samples in compiled code. The solver's
-inner loop calls the same kernels, so what the tests prove of ``fk``/``jacobian`` holds for it.
+A chain is ``F_0 · M_0(q_0) · F_1 · M_1(q_1) ⋯ M_{n-1}(q_{n-1}) · F_n``: fixed transforms
+``F_i`` (``F_0`` includes the base, ``F_n`` is the tool) and joint motions ``M_i``, a rotation
+about (revolute) or a translation along (prismatic) the joint's unit axis by ``q_i + offset_i``.
+A DH table is one such chain (:func:`dh_chain`). The chain is packed once into the kernels'
+``Chain`` record (:func:`pack_chain`, layout in :mod:`ik_nn.contract`); the compiled kernels
+(``ik_nn/kernels/chain.c``) evaluate it, and the solver's inner loop calls the same code, so
+what the tests prove of :func:`fk` and :func:`jacobian` holds for the solver.
 
 Conventions
 -----------
-* ``dh`` is ``(dof, 4)`` float64: columns ``a, d, alpha, theta_offset`` (metres, radians).
-* ``convention`` is :data:`STANDARD` (``A_i = Rz(θ) Tz(d) Tx(a) Rx(α)``, joint i turns about
-  ``z_{i-1}``) or :data:`MODIFIED` (Craig: ``A_i = Rx(α) Tx(a) Rz(θ) Tz(d)``, joint i turns
-  about ``z_i``).
+* DH ``dh`` is ``(dof, 4)``: columns ``a, d, alpha, theta_offset`` (metres, radians);
+  :data:`CONVENTIONS` ``standard`` (``A_i = Rz(θ) Tz(d) Tx(a) Rx(α)``, joint i turns about
+  ``z_{i-1}``) or ``modified`` (Craig: ``A_i = Rx(α) Tx(a) Rz(θ) Tz(d)``, about ``z_i``).
 * ``base`` and ``tool`` are ``(4, 4)`` homogeneous transforms; FK is ``base · A_1 ⋯ A_n · tool``.
 * Jacobian rows are ``[v; ω]`` in the base frame for the tool point.
-* Rotation error is the log map of ``R_target · Rᵀ`` (base frame), its norm the angle.
+* Rotation error is the angle of ``R_target · Rᵀ`` (log map, exact near 0 and near π).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
-from numba import njit
 
-STANDARD = 0
-MODIFIED = 1
-CONVENTIONS = {"standard": STANDARD, "modified": MODIFIED}
-_HALF_PI = np.pi / 2
+from . import _kernels
+from .contract import CHAIN, MAX_DOF, pack
 
-
-@njit(cache=True, inline="always")
-def _rotz_transz(R, p, theta, d):
-    """In place: (R, p) ← (R, p) · Rz(θ) · Tz(d)."""
-    p[0] += d * R[0, 2]
-    p[1] += d * R[1, 2]
-    p[2] += d * R[2, 2]
-    c = np.cos(theta)
-    s = np.sin(theta)
-    for r in range(3):
-        x = R[r, 0]
-        y = R[r, 1]
-        R[r, 0] = c * x + s * y
-        R[r, 1] = -s * x + c * y
+CONVENTIONS = ("standard", "modified")
+REVOLUTE, PRISMATIC = 0, 1
 
 
-@njit(cache=True, inline="always")
-def _transx_rotx(R, p, a, alpha):
-    """In place: (R, p) ← (R, p) · Tx(a) · Rx(α)."""
-    p[0] += a * R[0, 0]
-    p[1] += a * R[1, 0]
-    p[2] += a * R[2, 0]
-    if alpha == 0.0:  # most DH twists are 0 or ±π/2: skip the trigonometry
-        return
-    if alpha == _HALF_PI or alpha == -_HALF_PI:
-        c = 0.0
-        s = 1.0 if alpha > 0.0 else -1.0
-    else:
-        c = np.cos(alpha)
-        s = np.sin(alpha)
-    for r in range(3):
-        y = R[r, 1]
-        z = R[r, 2]
-        R[r, 1] = c * y + s * z
-        R[r, 2] = -s * y + c * z
+# ---------------------------------------------------------------------- building a chain
+def _cos_sin(angle: float):
+    """cos and sin, exact (0, ±1) at whole multiples of π/2 as DH twists usually are."""
+    k = angle / (np.pi / 2)
+    if abs(k - round(k)) < 1e-12:
+        return ((1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0))[int(round(k)) % 4]
+    return float(np.cos(angle)), float(np.sin(angle))
 
 
-@njit(cache=True)
-def chain_one(q, dh, convention, base, tool, R, p, axes, origins):
-    """FK of one configuration, recording each joint's axis and a point on it.
-
-    q (dof,); dh (dof, 4); base, tool (4, 4). Outputs, written in place: R (3, 3) and p (3,)
-    the tool pose; axes (dof, 3) unit joint axes and origins (dof, 3) points on them, base frame.
-    """
-    for r in range(3):
-        p[r] = base[r, 3]
-        for c in range(3):
-            R[r, c] = base[r, c]
-    for i in range(dh.shape[0]):
-        a = dh[i, 0]
-        d = dh[i, 1]
-        alpha = dh[i, 2]
-        theta = q[i] + dh[i, 3]
-        if convention == MODIFIED:
-            _transx_rotx(R, p, a, alpha)
-        for r in range(3):
-            axes[i, r] = R[r, 2]
-            origins[i, r] = p[r]
-        _rotz_transz(R, p, theta, d)
-        if convention == STANDARD:
-            _transx_rotx(R, p, a, alpha)
-    # tool: p ← p + R t ; R ← R R_tool
-    t0 = tool[0, 3]
-    t1 = tool[1, 3]
-    t2 = tool[2, 3]
-    for r in range(3):
-        x = R[r, 0]
-        y = R[r, 1]
-        z = R[r, 2]
-        p[r] += x * t0 + y * t1 + z * t2
-        for c in range(3):
-            R[r, c] = x * tool[0, c] + y * tool[1, c] + z * tool[2, c]
+def _rot_x(alpha: float) -> np.ndarray:
+    c, s = _cos_sin(alpha)
+    T = np.eye(4)
+    T[1:3, 1:3] = [[c, -s], [s, c]]
+    return T
 
 
-@njit(cache=True)
-def jacobian_one(p, axes, origins, J):
-    """Geometric Jacobian (6, dof) of the tool point p (3,) from joint axes/origins (dof, 3)."""
-    for i in range(axes.shape[0]):
-        zx = axes[i, 0]
-        zy = axes[i, 1]
-        zz = axes[i, 2]
-        rx = p[0] - origins[i, 0]
-        ry = p[1] - origins[i, 1]
-        rz = p[2] - origins[i, 2]
-        J[0, i] = zy * rz - zz * ry
-        J[1, i] = zz * rx - zx * rz
-        J[2, i] = zx * ry - zy * rx
-        J[3, i] = zx
-        J[4, i] = zy
-        J[5, i] = zz
+def _trans(x=0.0, y=0.0, z=0.0) -> np.ndarray:
+    T = np.eye(4)
+    T[:3, 3] = (x, y, z)
+    return T
 
 
-@njit(cache=True)
-def rotation_log(Rt, R, w):
-    """Rotation vector w (3,) with exp([w]) = Rt · Rᵀ; returns its angle in [0, π].
+@dataclass(frozen=True)
+class ChainSpec:
+    """A serial chain before packing: ``fixed`` (dof + 1, 4, 4), ``axis`` (dof, 3) unit axes
+    in the joint frames, ``kind`` (dof,) REVOLUTE or PRISMATIC, ``offset`` (dof,) added to q."""
 
-    Robust at both ends: atan2 keeps tiny angles exact, and near π the axis comes from the
-    symmetric part instead of the vanishing skew part.
-    """
-    # E = Rt Rᵀ, as scalars (no scratch array: this runs in the solver's innermost loop)
-    e00 = Rt[0, 0] * R[0, 0] + Rt[0, 1] * R[0, 1] + Rt[0, 2] * R[0, 2]
-    e01 = Rt[0, 0] * R[1, 0] + Rt[0, 1] * R[1, 1] + Rt[0, 2] * R[1, 2]
-    e02 = Rt[0, 0] * R[2, 0] + Rt[0, 1] * R[2, 1] + Rt[0, 2] * R[2, 2]
-    e10 = Rt[1, 0] * R[0, 0] + Rt[1, 1] * R[0, 1] + Rt[1, 2] * R[0, 2]
-    e11 = Rt[1, 0] * R[1, 0] + Rt[1, 1] * R[1, 1] + Rt[1, 2] * R[1, 2]
-    e12 = Rt[1, 0] * R[2, 0] + Rt[1, 1] * R[2, 1] + Rt[1, 2] * R[2, 2]
-    e20 = Rt[2, 0] * R[0, 0] + Rt[2, 1] * R[0, 1] + Rt[2, 2] * R[0, 2]
-    e21 = Rt[2, 0] * R[1, 0] + Rt[2, 1] * R[1, 1] + Rt[2, 2] * R[1, 2]
-    e22 = Rt[2, 0] * R[2, 0] + Rt[2, 1] * R[2, 1] + Rt[2, 2] * R[2, 2]
-    vx = e21 - e12
-    vy = e02 - e20
-    vz = e10 - e01
-    s2 = np.sqrt(vx * vx + vy * vy + vz * vz)  # 2 sin θ
-    c2 = e00 + e11 + e22 - 1.0  # 2 cos θ
-    angle = np.arctan2(s2, c2)
-    if angle < 1e-8:
-        w[0] = 0.5 * vx
-        w[1] = 0.5 * vy
-        w[2] = 0.5 * vz
-    elif angle < np.pi - 1e-4:
-        k = angle / s2
-        w[0] = k * vx
-        w[1] = k * vy
-        w[2] = k * vz
-    else:
-        # Near π the skew part vanishes; the symmetric part is cos θ I + (1 - cos θ) n nᵀ
-        # exactly. Take n from the column of the largest diagonal entry (best conditioned).
-        c = 0.5 * c2
-        if e00 >= e11 and e00 >= e22:
-            nk = np.sqrt(max((e00 - c) / (1.0 - c), 1e-300))
-            n0 = nk
-            n1 = 0.5 * (e10 + e01) / ((1.0 - c) * nk)
-            n2 = 0.5 * (e20 + e02) / ((1.0 - c) * nk)
-        elif e11 >= e22:
-            nk = np.sqrt(max((e11 - c) / (1.0 - c), 1e-300))
-            n0 = 0.5 * (e01 + e10) / ((1.0 - c) * nk)
-            n1 = nk
-            n2 = 0.5 * (e21 + e12) / ((1.0 - c) * nk)
+    fixed: np.ndarray
+    axis: np.ndarray
+    kind: np.ndarray
+    offset: np.ndarray
+
+    @property
+    def dof(self) -> int:
+        return self.axis.shape[0]
+
+
+def dh_chain(dh, convention: str, base, tool, kind=None) -> ChainSpec:
+    """The chain of a DH table (see the module docstring); ``kind`` (dof,) defaults to all
+    revolute. A prismatic DH joint moves along z by ``q + d`` (its ``d`` is the offset) and
+    turns by the constant ``theta_offset``."""
+    dh = np.asarray(dh, dtype=np.float64)
+    dof = dh.shape[0]
+    kind = np.zeros(dof, dtype=np.int32) if kind is None else np.asarray(kind, dtype=np.int32)
+    fixed = [np.asarray(base, dtype=np.float64).copy()]
+    offset = np.empty(dof)
+    carry = np.eye(4)   # modified DH: Tz(d) of the previous joint, applied after its motion
+    for i, (a, d, alpha, theta0) in enumerate(dh):
+        prismatic = kind[i] == PRISMATIC
+        # the constant rotation of a prismatic joint, the constant slide of a revolute one
+        turn = _rot_z(theta0) if prismatic else np.eye(4)
+        slide = np.eye(4) if prismatic else _trans(z=d)
+        offset[i] = d if prismatic else theta0
+        if convention == "modified":
+            fixed[-1] = fixed[-1] @ carry @ _rot_x(alpha) @ _trans(x=a) @ turn
+            carry = slide
+            fixed.append(np.eye(4))
         else:
-            nk = np.sqrt(max((e22 - c) / (1.0 - c), 1e-300))
-            n0 = 0.5 * (e02 + e20) / ((1.0 - c) * nk)
-            n1 = 0.5 * (e12 + e21) / ((1.0 - c) * nk)
-            n2 = nk
-        if n0 * vx + n1 * vy + n2 * vz < 0.0:
-            n0, n1, n2 = -n0, -n1, -n2
-        nn = np.sqrt(n0 * n0 + n1 * n1 + n2 * n2)
-        w[0] = angle * n0 / nn
-        w[1] = angle * n1 / nn
-        w[2] = angle * n2 / nn
-    return angle
+            fixed[-1] = fixed[-1] @ turn
+            fixed.append(slide @ _trans(x=a) @ _rot_x(alpha))
+    fixed[-1] = fixed[-1] @ carry @ np.asarray(tool, dtype=np.float64)
+    axis = np.tile([0.0, 0.0, 1.0], (dof, 1))
+    return ChainSpec(np.array(fixed), axis, kind, offset)
 
 
-@njit(cache=True)
-def _fk_batch(q, dh, convention, base, tool, out):
-    n, dof = q.shape
-    axes = np.empty((dof, 3))
-    origins = np.empty((dof, 3))
-    R = np.empty((3, 3))
-    p = np.empty(3)
-    for k in range(n):
-        chain_one(q[k], dh, convention, base, tool, R, p, axes, origins)
-        for r in range(3):
-            for c in range(3):
-                out[k, r, c] = R[r, c]
-            out[k, r, 3] = p[r]
-        out[k, 3, 0] = 0.0
-        out[k, 3, 1] = 0.0
-        out[k, 3, 2] = 0.0
-        out[k, 3, 3] = 1.0
+def _rot_z(theta: float) -> np.ndarray:
+    c, s = _cos_sin(theta)
+    T = np.eye(4)
+    T[:2, :2] = [[c, -s], [s, c]]
+    return T
 
 
-@njit(cache=True)
-def _jacobian_batch(q, dh, convention, base, tool, out):
-    n, dof = q.shape
-    axes = np.empty((dof, 3))
-    origins = np.empty((dof, 3))
-    R = np.empty((3, 3))
-    p = np.empty(3)
-    for k in range(n):
-        chain_one(q[k], dh, convention, base, tool, R, p, axes, origins)
-        jacobian_one(p, axes, origins, out[k])
+def pack_chain(spec: ChainSpec, lower, upper, periodic, reach: float) -> np.ndarray:
+    """The kernels' ``Chain`` record for ``spec`` with limits (dof,) and reach (m)."""
+    dof = spec.dof
+    if not 1 <= dof <= MAX_DOF:
+        raise ValueError(f"{dof} joints: the kernels take 1 to {MAX_DOF}")
+    rot_kind = np.empty(dof + 1, dtype=np.int32)
+    rot_cs = np.zeros((dof + 1, 2))
+    for i, F in enumerate(spec.fixed):
+        R = F[:3, :3]
+        if np.array_equal(R, np.eye(3)):
+            rot_kind[i] = 0
+        elif (R[0, 0] == 1.0 and not R[0, 1:].any() and not R[1:, 0].any()
+              and R[1, 1] == R[2, 2] and R[2, 1] == -R[1, 2]):
+            rot_kind[i] = 1
+            rot_cs[i] = R[1, 1], R[2, 1]
+        else:
+            rot_kind[i] = 2
+    axis = np.asarray(spec.axis, dtype=np.float64)
+    axis = axis / np.linalg.norm(axis, axis=1, keepdims=True)
+    code = np.full(dof, 3, dtype=np.int32)
+    for i, a in enumerate(axis):
+        hits = np.flatnonzero(np.abs(a) == 1.0)
+        if hits.size == 1:
+            code[i] = hits[0]
+    return pack(CHAIN, dof=dof, kind=spec.kind, axis_code=code,
+                periodic=np.asarray(periodic, dtype=np.int32), rot_kind=rot_kind, axis=axis,
+                offset=spec.offset, fixed=spec.fixed[:, :3, :].reshape(-1), rot_cs=rot_cs,
+                lower=lower, upper=upper, w_pos=1.0 / reach)
 
 
-@njit(cache=True)
-def _pose_error_batch(T_target, T, pos_err, rot_err):
-    w = np.empty(3)
-    for k in range(T.shape[0]):
-        dx = T_target[k, 0, 3] - T[k, 0, 3]
-        dy = T_target[k, 1, 3] - T[k, 1, 3]
-        dz = T_target[k, 2, 3] - T[k, 2, 3]
-        pos_err[k] = np.sqrt(dx * dx + dy * dy + dz * dz)
-        rot_err[k] = rotation_log(T_target[k, :3, :3], T[k, :3, :3], w)
-
-
-def _as_batch(q, dof):
+# ---------------------------------------------------------------------- evaluating it
+def as_joints(q, dof: int) -> np.ndarray:
+    """(N, dof) contiguous float64 of q given as (N, dof) or (dof,)."""
     q = np.asarray(q, dtype=np.float64)
-    single = q.ndim == 1
-    q2 = np.ascontiguousarray(q.reshape(1, -1) if single else q)
+    q2 = q.reshape(1, -1) if q.ndim == 1 else q
     if q2.ndim != 2 or q2.shape[1] != dof:
         raise ValueError(f"q must have shape (N, {dof}) or ({dof},), got {q.shape}")
-    return q2
+    return np.ascontiguousarray(q2)
 
 
-def fk(q, dh, convention, base, tool):
-    """Tool poses (N, 4, 4) for joint configurations q (N, dof) or (dof,)."""
-    q2 = _as_batch(q, dh.shape[0])
-    out = np.empty((q2.shape[0], 4, 4))
-    _fk_batch(q2, dh, convention, base, tool, out)
-    return out
-
-
-def jacobian(q, dh, convention, base, tool):
-    """Geometric Jacobians (N, 6, dof), rows [v; ω] in the base frame."""
-    q2 = _as_batch(q, dh.shape[0])
-    out = np.empty((q2.shape[0], 6, dh.shape[0]))
-    _jacobian_batch(q2, dh, convention, base, tool, out)
-    return out
-
-
-def as_poses(T):
-    """(N, 4, 4) contiguous float64 view of T given as (4, 4) or (N, 4, 4)."""
+def as_poses(T) -> np.ndarray:
+    """(N, 4, 4) contiguous float64 of T given as (4, 4) or (N, 4, 4)."""
     T = np.asarray(T, dtype=np.float64)
     if T.shape == (4, 4):
         T = T[None]
@@ -253,19 +152,50 @@ def as_poses(T):
     return np.ascontiguousarray(T)
 
 
-def pose_error(T_target, T):
-    """Task-space errors between poses (N, 4, 4): position (N,) metres, rotation (N,) radians.
+def fk(chain, q) -> np.ndarray:
+    """Tool poses (N, 4, 4), metres, for q (N, dof) or (dof,) of the packed ``chain``."""
+    q2 = as_joints(q, int(chain["dof"]))
+    out = np.empty((q2.shape[0], 4, 4))
+    _kernels.fk(chain, q2, out)
+    return out
 
-    The rotation error is the angle of R_target · Rᵀ.
-    """
+
+def jacobian(chain, q) -> np.ndarray:
+    """Geometric Jacobians (N, 6, dof), rows [v; ω] in the base frame."""
+    q2 = as_joints(q, int(chain["dof"]))
+    out = np.empty((q2.shape[0], 6, q2.shape[1]))
+    _kernels.jacobian(chain, q2, out=out)
+    return out
+
+
+def joint_axes(chain, q):
+    """Each joint's unit axis and a point on it (its frame's origin), base frame:
+    ``(axes, origins)``, both (N, dof, 3), origins in metres."""
+    q2 = as_joints(q, int(chain["dof"]))
+    axes = np.empty((q2.shape[0], q2.shape[1], 3))
+    origins = np.empty_like(axes)
+    _kernels.jacobian(chain, q2, axes=axes, origins=origins)
+    return axes, origins
+
+
+def pose_error(T_target, T):
+    """Task-space errors between poses (N, 4, 4): position (N,) metres, rotation (N,) radians
+    (the angle of R_target · Rᵀ)."""
     Tt = as_poses(T_target)
     Ta = as_poses(T)
     if Tt.shape != Ta.shape:
         raise ValueError(f"pose batches differ in shape: {Tt.shape} vs {Ta.shape}")
     pos = np.empty(Tt.shape[0])
     rot = np.empty(Tt.shape[0])
-    _pose_error_batch(Tt, Ta, pos, rot)
+    _kernels.pose_error(Tt, Ta, pos, rot)
     return pos, rot
+
+
+def rotation_log(R_target, R):
+    """(angle, w (3,)): the rotation vector of R_target · Rᵀ, (3, 3) each; angle in [0, π]."""
+    angle, w = _kernels.rotation_log(np.ascontiguousarray(R_target, dtype=np.float64),
+                                     np.ascontiguousarray(R, dtype=np.float64))
+    return angle, np.array(w)
 
 
 def transform(xyz=(0.0, 0.0, 0.0), rpy=(0.0, 0.0, 0.0)):

@@ -1,59 +1,44 @@
-"""IKSolver: network seeds (ONNX) → Levenberg–Marquardt refinement → honest results.
+"""IKSolver: validated targets → network hypotheses (:mod:`.seeder`) → the solve policy
+(:mod:`.candidates`, whose LM is :mod:`.lm`) → honest results.
 
-For each target the candidates are, in order, until one converges:
-
-1. ``seed`` (the arm's current joints), when given: continuing from where the arm is gives the
-   nearest solution on its branch, and costs no network call when it converges;
-2. the network's K hypotheses (when a model is loaded), ranked by task-space error after FK;
-   among those within ``branch_tol`` of the best, the ones nearest to ``seed`` come first, so
-   a far target still lands on the branch the arm is on;
-3. with neither network nor seed, the middle of the joint limits;
-4. then random configurations inside the limits, a few at a time, while the target still fails,
-   up to ``max_restarts`` and the ``timeout`` budget.
-
-With a seed and a network, an answer from step 1 that moves some joint more than
-``continuity_tol`` from the seed (LM wandered to another branch) is compared with the answer
-refined from the hypotheses nearest the seed; the solved one nearer the seed wins. With a seed,
-periodic joints (range ≥ 2π) of the answer are moved by whole turns to the representative
-inside the limits nearest the seed (FK is unchanged), so no answer spins a joint by 2π for
-nothing.
+This module owns what is not maths or policy: argument checking, which network (if any),
+splitting a large batch into chunks run on every core, and the single-query path, which is
+the same code with N = 1 (no separate implementation).
 
 ``success`` is true only where the final position error ≤ ``pos_tol`` (m) and rotation error
-≤ ``rot_tol`` (rad). Failed targets return the lowest-error configuration found, flagged false.
+≤ ``rot_tol`` (rad). Failed targets return the lowest-error configuration found, flagged
+false. Every returned ``q`` is inside the joint limits.
 """
 from __future__ import annotations
 
-import time
+import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from numba import get_num_threads, njit
 
+from . import _kernels, candidates
 from .arm import BUNDLED_ARMS, Arm, load_arm
 from .kinematics import as_poses, pose_error
-from .refiner import (all_finite, network_pass, rank_hypotheses, refine_batch,
-                      refine_batch_parallel, seed_pass, wrap_to_seed)
 from .resources import model_path
-from .seeder import _decode_into
 
-RESTART_CHUNK = 4
-PARALLEL_MIN = 256  # batches this large refine on every core (threads cost ~10 us to start)
-CHUNK = 1024  # targets per network call + refinement when a batch runs on every core
-_F64 = np.dtype(np.float64)
-_BOOL = np.dtype(np.bool_)
-_I64 = np.dtype(np.int64)
-_ONE = (4, 4)
-_ONE3 = (1, 4, 4)
+PARALLEL_MIN = 256  # targets: a batch this large is split into chunks run on every core
+CHUNK = 1024        # targets per chunk (one network call + refinement each)
+POSE_TOL = 1e-6     # |RᵀR − I| above this: not a rotation; the target is refused
+_SEED_ONLY, _RESUME = 1, 2  # stages of candidates.solve (kernels/iknn.h)
+
+log = logging.getLogger("ik_nn")
 
 
 @dataclass(slots=True)
 class IKResult:
     """Per-target outcome of :meth:`IKSolver.solve` (arrays of length N).
 
-    q (N, dof) radians; success (N,) bool; pos_err (N,) metres; rot_err (N,) radians (0 in
-    position-only mode); iterations (N,) LM iterations spent on the target over all attempts.
+    q (N, dof) radians (metres for prismatic joints); success (N,) bool; pos_err (N,)
+    metres; rot_err (N,) radians (0 in position-only mode); iterations (N,) LM iterations
+    spent on the target over all attempts.
     """
 
     q: np.ndarray
@@ -62,48 +47,18 @@ class IKResult:
     rot_err: np.ndarray
     iterations: np.ndarray
 
+    @classmethod
+    def empty(cls, n: int, dof: int) -> IKResult:
+        return cls(np.empty((n, dof)), np.empty(n, dtype=np.bool_), np.empty(n), np.empty(n),
+                   np.empty(n, dtype=np.int64))
+
+    def rows(self, a: int, b: int) -> IKResult:
+        """Targets a..b-1, as views (writing them writes this result)."""
+        return IKResult(self.q[a:b], self.success[a:b], self.pos_err[a:b], self.rot_err[a:b],
+                        self.iterations[a:b])
+
     def __len__(self):
         return self.q.shape[0]
-
-
-@njit(cache=True)
-def _network_one(T, raw, phi, idx, plan, q_out, success, pos_err, rot_err, iterations):
-    """Single query without a seed, in one compiled call: decode the network's output raw
-    (1, K·M) for the target T (1, 4, 4) (``Seeder.run_one``), then rank and refine the K
-    hypotheses (:func:`~ik_nn.refiner.network_pass`) into the outputs (1,) / (1, dof).
-
-    The constants come packed in one array (the dispatcher unboxes every argument, which
-    costs more than this whole solve on a 3-DOF arm), see :func:`_plan`. Returns
-    (still failing, LM cost of the answer).
-    """
-    dof = idx.shape[1]
-    P = plan[8:8 + 5 * dof].reshape((5, dof))
-    dh = plan[8 + 5 * dof:8 + 9 * dof].reshape((dof, 4))
-    ends = plan[8 + 9 * dof:40 + 9 * dof].reshape((2, 4, 4))
-    K = int(plan[6])
-    H = np.empty((1, K, dof))
-    _decode_into(raw, K, P, idx, phi, P[0:1], H)  # periodic joints nearest mid-limits
-    cost = np.empty(1)
-    failing = network_pass(T, H, np.zeros(1, dtype=np.int64), np.empty((0, dof)), dh,
-                           int(plan[7]), ends[0], ends[1], P[2], P[3], P[4] > 0.5, plan[0],
-                           plan[1] > 0.5, plan[2], plan[3], int(plan[4]), plan[5], q_out,
-                           success, pos_err, rot_err, iterations, cost, True)
-    return failing, cost[0]
-
-
-def _plan(solver, position_only):
-    """The constants of :func:`_network_one` in one float64 array: w_pos, position only,
-    pos_tol, rot_tol, max_iterations, branch_tol, K, convention, then the seeder's P (5, dof),
-    the DH table (dof, 4), base and tool (2, 4, 4), all C order."""
-    a, sd = solver.arm, solver.seeder
-    head = [solver._w_pos, float(position_only), solver.pos_tol, solver.rot_tol,
-            solver.max_iterations, solver.branch_tol, sd.K, a.convention_id]
-    return np.concatenate([np.array(head, dtype=np.float64), sd.P.ravel(), a.dh.ravel(),
-                           a.base.ravel(), a.tool.ravel()])
-
-
-def _refine(n):
-    return refine_batch_parallel if n >= PARALLEL_MIN else refine_batch
 
 
 def bundled_model(arm: Arm):
@@ -127,12 +82,14 @@ class IKSolver:
         pos_tol, rot_tol: success tolerances, metres and radians.
         max_iterations: LM iterations per attempt.
         max_restarts: random restarts per target after the first candidates fail.
-        timeout: seconds per target for random restarts (a batch of N gets N × timeout).
+        timeout: seconds; wall-clock cap on one target's random restarts (a safety cap: the
+            budget is ``max_restarts``, so answers do not depend on the machine's load while
+            this cap does not bind).
         branch_tol: hypotheses whose scaled task error is within this of the best count as
             equally good; the one nearest the current joints is refined first.
         continuity_tol: radians; an answer continued from the seed that moves a joint further
             than this is checked against the network's hypotheses nearest the seed.
-        random_seed: seed of the restart generator (results are reproducible).
+        random_seed: seed of the restarts (with the target's pose: results are reproducible).
         onnx_threads: onnxruntime intra-op threads per network call (a batch of
             PARALLEL_MIN or more targets runs in chunks, one call per core at a time).
     """
@@ -141,9 +98,9 @@ class IKSolver:
                  max_iterations=100, max_restarts=32, timeout=0.02, branch_tol=0.1,
                  continuity_tol=0.5, random_seed=0, onnx_threads=1):
         self.arm = load_arm(arm)
-        if pos_tol <= 0 or rot_tol <= 0:
+        if not (pos_tol > 0 and rot_tol > 0):
             raise ValueError("pos_tol and rot_tol must be positive")
-        if max_iterations < 1 or max_restarts < 0 or timeout < 0:
+        if max_iterations < 1 or max_restarts < 0 or not timeout >= 0:
             raise ValueError("max_iterations ≥ 1, max_restarts ≥ 0 and timeout ≥ 0 are required")
         self.refine = bool(refine)
         self.pos_tol = float(pos_tol)
@@ -153,17 +110,13 @@ class IKSolver:
         self.timeout = float(timeout)
         self.branch_tol = float(branch_tol)
         self.continuity_tol = float(continuity_tol)
-        self._rng = np.random.default_rng(random_seed)
-        self._w_pos = 1.0 / self.arm.reach
-        self._mid = 0.5 * (self.arm.lower + self.arm.upper)
-        self._periodic = self.arm.periodic
-        self._has_periodic = bool(self._periodic.any())
-        self._no_seed = np.empty((0, self.arm.dof))
-        a = self.arm
-        self._kin = (a.dh, a.convention_id, a.base, a.tool, a.lower, a.upper)
-        self._idx1 = np.zeros(1, dtype=np.int64)
-        self._settings = {po: (self._w_pos, po, self.pos_tol, self.rot_tol, self.max_iterations)
-                          for po in (False, True)}
+        self.random_seed = int(random_seed)
+        self.chain = self.arm.chain
+        self._settings = {po: candidates.settings(
+            pos_tol=self.pos_tol, rot_tol=self.rot_tol, max_iterations=self.max_iterations,
+            max_restarts=self.max_restarts, timeout=self.timeout, branch_tol=self.branch_tol,
+            continuity_tol=self.continuity_tol, random_seed=self.random_seed,
+            position_only=po) for po in (False, True)}
         path = bundled_model(self.arm) if model == "bundled" else model
         self.model_path = None if path is None else Path(path)
         self.seeder = None
@@ -171,187 +124,139 @@ class IKSolver:
             from .seeder import Seeder
 
             self.seeder = Seeder(self.model_path, self.arm, threads=onnx_threads)
+        elif model == "bundled":
+            log.info("arm %r has no bundled network: solving without one", self.arm.name)
         if not self.refine and self.seeder is None:
             raise ValueError("refine=False needs a network (model) to return hypotheses from")
-        self._workers = get_num_threads()  # numba's thread count (NUMBA_NUM_THREADS)
+        self._ref0 = np.ascontiguousarray(
+            np.clip(0.5 * (self.arm.lower + self.arm.upper), self.arm.lower, self.arm.upper)
+        ).reshape(1, -1)
+        self._workers = max(1, len(os.sched_getaffinity(0)))
         self._pool = None  # threads for large batches, started on the first one
-        self._one_path = self.refine and self.seeder is not None
-        self._shape_q1 = (1, self.arm.dof)
-        if self._one_path:
-            self._plans = {po: _plan(self, po) for po in (False, True)}
-            self.solve(np.eye(4))  # compile/warm the single-query path now
 
-    # ------------------------------------------------------------------ candidates
-    def _check_seed(self, seed, n):
-        """(N, dof) float64 array of seed given as (dof,) or (N, dof); (0, dof) when None.
+    # ------------------------------------------------------------------ arguments
+    def _targets(self, T) -> np.ndarray:
+        """(N, 4, 4) C-contiguous float64 rigid transforms, or a ValueError naming the index."""
+        if not (T.__class__ is np.ndarray and T.dtype == np.float64 and T.flags.c_contiguous
+                and T.ndim == 3):
+            T = as_poses(T)
+        elif T.shape[1:] != (4, 4):
+            raise ValueError(f"poses must have shape (N, 4, 4) or (4, 4), got {T.shape}")
+        bad = _kernels.check_poses(T, POSE_TOL)
+        if bad is not None:
+            k, why, value = bad
+            raise ValueError(f"target pose {k}: " + {
+                "non_finite": "contains NaN or inf",
+                "bottom_row": f"bottom row is {T[k, 3].tolist()}, not [0, 0, 0, 1]",
+                "reflection": f"rotation has determinant {value:.6g} (a reflection)",
+                "not_orthonormal": f"rotation is not orthonormal (|RᵀR − I| = {value:.3g} > "
+                                   f"{POSE_TOL:g})",
+            }[why])
+        return T
 
-        Finiteness is checked by the caller (compiled, with the targets)."""
-        dof = self.arm.dof
+    def _seeds(self, seed, n: int):
+        """(N, dof) C-contiguous float64 seeds from (dof,) or (N, dof); None stays None."""
         if seed is None:
-            return self._no_seed
+            return None
+        dof = self.arm.dof
         seed = np.asarray(seed, dtype=np.float64)
         if seed.shape == (dof,):
             seed = seed.reshape(1, dof) if n == 1 else np.broadcast_to(seed, (n, dof))
         if seed.shape != (n, dof):
             raise ValueError(f"seed must have shape ({dof},) or ({n}, {dof}), got {seed.shape}")
-        return np.ascontiguousarray(seed)
-
-    def _checked(self, T, seed):
-        """Validated (T (N, 4, 4), seed (N, dof) or (0, dof)) from the caller's arguments."""
-        T = as_poses(T)
-        seed = self._check_seed(seed, T.shape[0])
-        if not all_finite(T):
-            raise ValueError("target poses contain NaN or inf")
-        if seed.shape[0] and not all_finite(seed):
+        seed = np.ascontiguousarray(seed)
+        if not _kernels.all_finite(seed):
             raise ValueError("seed contains NaN or inf")
-        return T, seed
+        return seed
 
+    # ------------------------------------------------------------------ API
     def hypotheses(self, T, seed=None, position_only=False):
         """The network's hypotheses (N, K, dof), best first, and their scaled errors (N, K).
 
         T (N, 4, 4) or (4, 4) targets; seed (dof,) or (N, dof) current joints, or None. Best =
         lowest ``pos_err / reach + rot_err`` after FK; among those within ``branch_tol`` of the
-        best, the nearest to ``seed`` comes first.
+        best, the nearest to ``seed`` comes first (:mod:`ik_nn.candidates`).
         """
         if self.seeder is None:
             raise ValueError("this solver has no network (model=None)")
-        T, seed = self._checked(T, seed)
-        return self._rank(T, seed, bool(position_only))
+        T = self._targets(T if isinstance(T, np.ndarray) and T.ndim == 3 else as_poses(T))
+        seeds = self._seeds(seed, T.shape[0])
+        H = self._propose(T, seeds, bool(position_only))
+        return candidates.rank(self.chain, self._settings[bool(position_only)], T, H, seeds)
 
-    def _rank(self, T, seed, position_only):
-        """hypotheses() for checked T (N, 4, 4) and seed (N, dof) or (0, dof)."""
-        H = self._raw_hypotheses(T, seed, position_only)
-        out = np.empty_like(H)
-        score = np.empty(H.shape[:2])
-        rank_hypotheses(T, H, seed, *self._kin[:4], self._periodic, self._w_pos, position_only,
-                        self.branch_tol, out, score)
-        return out, score
-
-    def _raw_hypotheses(self, T, seed, position_only):
-        """Network hypotheses (N, K, dof) for checked T and seed, in the network's order."""
-        return self.seeder.hypotheses(T, q_ref=seed if seed.shape[0] else None,
-                                      position_only=position_only)
-
-    # ------------------------------------------------------------------ solve
     def solve(self, T, seed=None, position_only=False) -> IKResult:
         """Joint configurations reaching the poses T (N, 4, 4) or (4, 4), base frame, metres.
 
         seed: (dof,) or (N, dof) current joints, or None. position_only: match the tool
         position only (rotation ignored and reported as 0).
         """
-        if (seed is None and self._one_path and T.__class__ is np.ndarray and T.dtype is _F64
-                and T.flags.c_contiguous):
-            if T.shape == _ONE:
-                return self._solve_one(T[None], position_only)
-            if T.shape == _ONE3:
-                return self._solve_one(T, position_only)
-        start = time.perf_counter()
-        T, seed = self._checked(T, seed)
-        position_only = bool(position_only)
-        n, dof = T.shape[0], self.arm.dof
-        if not self.refine:
-            q = np.ascontiguousarray(self._rank(T, seed, position_only)[0][:, 0])
-            pe, re = pose_error(T, self.arm.fk(q))
-            if position_only:
-                re = np.zeros(n)
-            ok = (pe <= self.pos_tol) & (re <= self.rot_tol)
-            return IKResult(q, ok, pe, re, np.zeros(n, dtype=np.int64))
-
-        out = (np.empty((n, dof)), np.empty(n, dtype=np.bool_), np.empty(n), np.empty(n),
-               np.empty(n, dtype=np.int64), np.empty(n))
-        kin, per = self._kin, self._periodic
-        settings = self._settings[position_only]
-        has_seed = seed.shape[0] > 0
-        if has_seed:
-            failures = self._chunks(self._seeded, position_only, T, seed, *out)
-        elif self.seeder is not None:
-            failures = self._chunks(self._unseeded, position_only, T, *out)
-        else:
-            every = self._idx1 if n == 1 else np.arange(n)
-            failures = _refine(n)(T, np.broadcast_to(self._mid, (n, 1, dof)), every, *kin,
-                                  *settings, *out, True)
-
-        if failures:
-            self._restarts(T, out, settings, start + self.timeout * n)
-        if has_seed and self._has_periodic:
-            wrap_to_seed(T, seed, *kin, per, self._w_pos, position_only, self.pos_tol,
-                         self.rot_tol, *out[:4])
-        return IKResult(*out[:5])
-
-    def _chunks(self, work, position_only, *arrays):
-        """Sum of ``work(position_only, *arrays)`` for arrays (N, ...) of N targets: in one call
-        for a small batch, else over row chunks of about :data:`CHUNK` targets run on numba's
-        thread count at once. Each chunk makes its own network call (onnxruntime with the
-        configured intra-op threads) and refinement, and the kernels release the GIL, so one
-        chunk's network overlaps another's refinement."""
-        n = arrays[0].shape[0]
+        T = self._targets(T.reshape(1, 4, 4) if T.__class__ is np.ndarray
+                          and T.shape == (4, 4) else T)
+        n = T.shape[0]
+        seeds = self._seeds(seed, n)
+        po = bool(position_only)
+        result = IKResult.empty(n, self.arm.dof)
         if n < PARALLEL_MIN or self._workers < 2:
-            return work(position_only, *arrays)
+            self._solve_rows(T, seeds, po, result)
+            return result
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="ik_nn-solve")
-        bounds = np.linspace(0, n, max(self._workers, -(-n // CHUNK)) + 1).astype(np.int64)
-        return sum(self._pool.map(lambda a, b: work(position_only, *(x[a:b] for x in arrays)),
-                                  bounds[:-1], bounds[1:]))
+        bounds = np.linspace(0, n, max(self._workers, -(-n // CHUNK)) + 1).astype(int)
+        jobs = [self._pool.submit(self._solve_rows, T[a:b], None if seeds is None else
+                                  seeds[a:b], po, result.rows(a, b))
+                for a, b in zip(bounds[:-1], bounds[1:])]
+        for job in jobs:
+            job.result()
+        return result
 
-    def _seeded(self, position_only, T, seed, *out):
-        """Targets T (m, 4, 4) with seeds (m, dof) into out (m, ...): continue from the seed,
-        then the network's hypotheses where that failed or left the seed's branch. Returns
-        how many still fail."""
+    # ------------------------------------------------------------------ one chunk
+    def _propose(self, T, seeds, po):
+        """Network hypotheses (N, K, dof) for checked targets; periodic joints on the seed's
+        turn (mid-limits without seeds)."""
+        H = np.empty((T.shape[0], self.seeder.K, self.arm.dof))
+        ref = self._ref0 if seeds is None else np.clip(seeds, self.arm.lower, self.arm.upper)
+        self.seeder.propose(T, ref, po, H)
+        return H
+
+    def _solve_rows(self, T, seeds, po, result):
+        """Targets T (m, 4, 4) with seeds (m, dof) or None into result (m targets)."""
+        settings = self._settings[po]
+        if self.seeder is None:
+            candidates.solve(self.chain, settings, T, None, seeds, result)
+            return
+        if not self.refine:
+            H, _ = candidates.rank(self.chain, settings, T, self._propose(T, seeds, po), seeds)
+            self._judge(T, np.ascontiguousarray(H[:, 0]), po, result)
+            return
+        if seeds is None:
+            candidates.solve(self.chain, settings, T, self._propose(T, None, po), None, result)
+            return
+        # the seed first: where it converges on its own branch, no network call is needed
         need = np.empty(T.shape[0], dtype=np.bool_)
-        failures = seed_pass(T, seed, *self._kin, self._periodic, *self._settings[position_only],
-                             self.continuity_tol, *out, need)
-        if failures and self.seeder is not None:
-            todo = None if failures == T.shape[0] else np.flatnonzero(need)
-            return self._network_pass(T, todo, seed, position_only, out, False)
-        return T.shape[0] - int(out[1].sum()) if failures else 0
+        if not candidates.solve(self.chain, settings, T, None, seeds, result, stage=_SEED_ONLY,
+                                need=need):
+            return
+        if need.all():
+            candidates.solve(self.chain, settings, T, self._propose(T, seeds, po), seeds,
+                             result, stage=_RESUME)
+            return
+        idx = np.flatnonzero(need)
+        sub = result.rows(0, 0)
+        sub = IKResult(*(np.ascontiguousarray(getattr(result, f)[idx])
+                         for f in sub.__slots__))
+        Ts, ss = np.ascontiguousarray(T[idx]), np.ascontiguousarray(seeds[idx])
+        candidates.solve(self.chain, settings, Ts, self._propose(Ts, ss, po), ss, sub,
+                         stage=_RESUME)
+        for f in sub.__slots__:
+            getattr(result, f)[idx] = getattr(sub, f)
 
-    def _unseeded(self, position_only, T, *out):
-        """Targets T (m, 4, 4) without seeds into out (m, ...): the network's hypotheses."""
-        return self._network_pass(T, None, self._no_seed, position_only, out, True)
-
-    def _network_pass(self, T, todo, seed, position_only, out, reset):
-        """Network hypotheses for the targets ``todo`` (indices into T (m, 4, 4), or None for
-        all), ranked and refined into ``out`` (:func:`~ik_nn.refiner.network_pass`); returns
-        how many of them still fail. seed (m, dof) or (0, dof)."""
-        if todo is None:
-            todo = self._idx1 if T.shape[0] == 1 else np.arange(T.shape[0])
-            Tn, ref = T, seed
-        else:
-            Tn, ref = np.ascontiguousarray(T[todo]), seed[todo] if seed.shape[0] else seed
-        H = self.seeder.hypotheses(Tn, q_ref=ref if ref.shape[0] else None,
-                                   position_only=position_only, parallel=False)
-        return network_pass(T, H, todo, seed, *self._kin, self._periodic,
-                            *self._settings[position_only], self.branch_tol, *out, reset)
-
-    def _solve_one(self, T, position_only):
-        """solve() for one target T (1, 4, 4) without a seed, with a network: encode and run
-        the network on bound buffers, then one compiled call decodes, ranks and refines (no
-        per-call array checks or conversions beyond what the fast path needs)."""
-        start = time.perf_counter()
-        position_only = bool(position_only)
-        out = (np.empty(self._shape_q1), np.empty(1, _BOOL), np.empty(1), np.empty(1),
-               np.empty(1, _I64))
-        sd = self.seeder
-        with sd.lock:
-            if not sd.run_one(T, position_only):
-                raise ValueError("target poses contain NaN or inf")
-            failing, cost = _network_one(T, sd.raw1, sd.phi1, sd.idx, self._plans[position_only],
-                                         *out)
-        if failing:
-            self._restarts(T, out + (np.array([cost]),), self._settings[position_only],
-                           start + self.timeout)
-        return IKResult(*out)
-
-    def _restarts(self, T, out, settings, deadline):
-        """Random restarts for the targets still failing, a few at a time, within budget."""
-        restarts = 0
-        success = out[1]
-        while restarts < self.max_restarts and time.perf_counter() < deadline:
-            idx = np.flatnonzero(~success)
-            if not idx.size:
-                break
-            k = min(RESTART_CHUNK, self.max_restarts - restarts)
-            cands = self._rng.uniform(self.arm.lower, self.arm.upper,
-                                      size=(idx.size, k, self.arm.dof))
-            _refine(idx.size)(T, cands, idx, *self._kin, *settings, *out, False)
-            restarts += k
+    def _judge(self, T, q, po, result):
+        """Answers q (m, dof) as they are, judged by FK, into result."""
+        pe, re = pose_error(T, self.arm.fk(q))
+        if po:
+            re = np.zeros_like(re)
+        result.q[:] = q
+        result.pos_err[:] = pe
+        result.rot_err[:] = re
+        result.success[:] = (pe <= self.pos_tol) & (re <= self.rot_tol)
+        result.iterations[:] = 0

@@ -9,7 +9,8 @@ import pytest
 
 from ik_nn import encoding, load_arm
 from ik_nn.resources import model_path
-from ik_nn.seeder import PARALLEL_MIN, ModelError, Seeder
+from ik_nn.seeder import ModelError, Seeder
+from ik_nn.solver import PARALLEL_MIN
 from ik_nn.training.dataset import best_hypothesis
 
 ARMS = ("rrr", "rrr_full", "rrrrrr", "ur5")
@@ -65,7 +66,7 @@ def test_single_query_equals_batch_and_reference(seeder):
         want = encoding.nearest_representative(
             encoding.decode(raw, arm, phi=encoding.azimuth(T, arm)), arm, ref[:, None, :])
         np.testing.assert_allclose(batch, want, atol=1e-12)
-    # a batch large enough for the parallel encode/decode builds: same numbers
+    # a batch as large as the solver's chunks: same numbers
     T = arm.fk(arm.random_q(PARALLEL_MIN + 44, rng))
     raw = seeder.raw(encoding.encode_pose(T, arm))
     want = encoding.nearest_representative(
@@ -142,7 +143,7 @@ def test_bad_inputs_rejected(seeder):
         seeder.hypotheses(np.eye(4), q_ref=np.zeros(seeder.arm.dof + 1))
     T = seeder.arm.fk(np.zeros((PARALLEL_MIN + 1, seeder.arm.dof)))
     T[-1, 2, 3] = np.nan
-    for poses in (T[-1], T[-2:], T):  # single-query, serial and parallel encoders
+    for poses in (T[-1], T[-2:], T):  # the single-pose (bound buffers) and batch paths
         with pytest.raises(ValueError, match="NaN or inf"):
             seeder.hypotheses(poses)
 

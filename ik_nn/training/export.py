@@ -1,7 +1,6 @@
 """ONNX export with the metadata the seeder checks, then an onnxruntime-vs-torch comparison."""
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 
@@ -9,24 +8,6 @@ import numpy as np
 import torch
 
 from .. import encoding
-
-INPUT_NAME = "pose_features"
-OUTPUT_NAME = "joint_hypotheses"
-
-
-def metadata(arm, model, command: str = "", extra: dict | None = None) -> dict:
-    meta = {
-        "ik_nn.arm": arm.name,
-        "ik_nn.dh_hash": arm.dh_hash,
-        "ik_nn.joint_names": json.dumps(list(arm.joint_names)),
-        "ik_nn.K": str(model.K),
-        "ik_nn.M": str(model.M),
-        "ik_nn.encoding_version": str(encoding.ENCODING_VERSION),
-        "ik_nn.training_command": command,
-    }
-    for k, v in (extra or {}).items():
-        meta[f"ik_nn.{k}"] = v if isinstance(v, str) else json.dumps(v)
-    return meta
 
 
 def export_onnx(model, arm, path, command: str = "", extra: dict | None = None,
@@ -41,13 +22,13 @@ def export_onnx(model, arm, path, command: str = "", extra: dict | None = None,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            model, (dummy,), str(path), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            model, (dummy,), str(path), input_names=[encoding.INPUT_NAME], output_names=[encoding.OUTPUT_NAME],
+            dynamic_axes={encoding.INPUT_NAME: {0: "batch"}, encoding.OUTPUT_NAME: {0: "batch"}},
             opset_version=opset, dynamo=False,
         )
     proto = onnx.load(str(path))
     del proto.metadata_props[:]
-    for k, v in metadata(arm, model, command, extra).items():
+    for k, v in encoding.metadata(arm, model.K, command, extra).items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = k, v
     proto.doc_string = f"ik_nn seeding network for arm {arm.name} (K={model.K})"
@@ -68,7 +49,7 @@ def check_onnx(path, model, n: int = 512, seed: int = 0, atol: float = 1e-3) -> 
     x = rng.uniform(-1, 1, size=(n, encoding.N_FEATURES)).astype(np.float32)
     x[:, encoding.FLAG] = rng.integers(0, 2, n)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = sess.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
+    got = sess.run([encoding.OUTPUT_NAME], {encoding.INPUT_NAME: x})[0]
     with torch.no_grad():
         want = model.eval()(torch.from_numpy(x)).numpy()
     err = float(np.max(np.abs(got - want)))

@@ -1,0 +1,68 @@
+"""Solve policy, all of it: which starts the LM gets, in which order, and which answer wins.
+
+For each target (compiled: ``kernels/candidates.c``):
+
+1. ``seed`` (the arm's current joints), when given: continuing from where the arm is gives
+   the nearest solution on its branch and costs no network call. It is final when it
+   converges without moving any joint more than ``continuity_tol`` (else LM wandered off the
+   seed's branch and the hypotheses are tried too);
+2. the network's K hypotheses, when given, ranked by :func:`rank` and refined in that order
+   until one converges;
+3. with neither seed nor hypotheses, the middle of the joint limits;
+4. random restarts inside the limits while the target still fails, up to ``max_restarts``
+   and the ``timeout`` cap. Each target's random stream is a function of its pose and
+   ``random_seed`` only: the same target gets the same answer alone or in any batch, on an
+   idle or a loaded machine, as long as the wall-clock cap does not bind;
+5. with a seed, periodic joints (range ≥ 2π) are moved by whole turns to the representative
+   inside the limits nearest the seed (FK unchanged; errors recomputed, success re-judged).
+
+Keeping: a converged attempt replaces an unconverged answer; between converged answers, the
+one nearer the seed (largest joint difference, periodic joints modulo 2π) wins; between
+unconverged ones, the lower LM cost. Every answer is inside the joint limits.
+
+Ranking: score = ``pos_err / reach + rot_err`` after FK (position only: ``pos_err / reach``);
+with a seed, the hypotheses within ``branch_tol`` of the best score come first, nearest the
+seed first, so a far target still lands on the branch the arm is on.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _kernels
+from .contract import SETTINGS, pack
+
+MAX_STEP = 0.5  # rad (or m): largest joint change of one LM step; GN steps explode near
+#                 singularities
+
+
+def settings(*, pos_tol: float, rot_tol: float, max_iterations: int, max_restarts: int,
+             timeout: float, branch_tol: float, continuity_tol: float, random_seed: int,
+             position_only: bool) -> np.ndarray:
+    """The kernels' ``Settings`` record (:mod:`ik_nn.contract`) for one solver and mode."""
+    return pack(SETTINGS, pos_tol=pos_tol, rot_tol=rot_tol, branch_tol=branch_tol,
+                continuity_tol=continuity_tol, timeout=timeout, max_step=MAX_STEP,
+                max_iterations=max_iterations, max_restarts=max_restarts,
+                position_only=int(position_only), wrap_to_seed=1, random_seed=random_seed)
+
+
+def rank(chain, settings, T, H, seeds=None):
+    """Hypotheses H (N, K, dof) of targets T (N, 4, 4) in policy order, best first, and their
+    scores (N, K); seeds (N, dof) or None. All inputs C-contiguous float64."""
+    n, K, _ = H.shape
+    order = np.empty((n, K), dtype=np.int64)
+    score = np.empty((n, K))
+    _kernels.rank(chain, settings, T, H, seeds, order, score)
+    ranked = np.take_along_axis(H, order[:, :, None], axis=1)
+    return ranked, np.take_along_axis(score, order, axis=1)
+
+
+def solve(chain, settings, T, H, seeds, result, stage: int = 0, need=None) -> int:
+    """Run the policy on targets T (N, 4, 4) with hypotheses H (N, K, dof) or None and seeds
+    (N, dof) or None, writing ``result`` (an :class:`~ik_nn.solver.IKResult` of N targets) in
+    place. Returns how many targets still fail.
+
+    ``stage`` 1 runs step 1 only (the seed) and flags in ``need`` (N,) bool the targets that
+    need more; ``stage`` 2 runs steps 2-5 on such targets, resuming from step 1's answer in
+    ``result``. So a caller runs the network only where the seed was not enough.
+    """
+    return _kernels.solve(chain, settings, T, H, seeds, result, stage=stage, need=need)

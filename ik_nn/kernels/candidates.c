@@ -1,0 +1,216 @@
+/* The solve policy for one target: which starts the LM gets, in which order, and which
+ * answer is kept (ik_nn/candidates.py states the same rules for Python readers).
+ *
+ *  1. the seed (the arm's current joints), when given: continuing from where the arm is gives
+ *     the nearest solution on its branch. Kept as final when it converges without moving any
+ *     joint more than continuity_tol;
+ *  2. the network's K hypotheses, when given, ranked (iknn_rank) and refined in that order
+ *     until one converges;
+ *  3. with neither seed nor hypotheses, the middle of the joint limits;
+ *  4. random restarts inside the limits while the target still fails, up to max_restarts and
+ *     the timeout cap. The stream is a function of the pose and random_seed alone, so a
+ *     target gets the same answer in any batch, at any load, while the cap does not bind;
+ *  5. with a seed, periodic joints are moved by whole turns to the representative inside
+ *     the limits nearest the seed (the pose is unchanged; errors are recomputed).
+ *
+ * Keeping: a converged attempt replaces an unconverged answer; between converged ones, the
+ * one nearer the seed (when there is one) wins; between unconverged ones, the lower cost.
+ */
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "iknn.h"
+
+#define TWO_PI 6.283185307179586
+
+/* Largest joint difference between a and b, periodic joints taken modulo 2 pi. */
+double iknn_joint_distance(const IknnChain *c, const double *a, const double *b)
+{
+    double d = 0.0;
+    for (int i = 0; i < c->dof[0]; i++) {
+        double x = a[i] - b[i];
+        if (c->periodic[i])
+            x = x - TWO_PI * floor((x + M_PI) / TWO_PI);
+        d = fmax(d, fabs(x));
+    }
+    return d;
+}
+
+/* One LM attempt from `start` (clipped into the limits); keeps it in ans by the rules above.
+ * Returns whether it converged. */
+static int attempt(const IknnChain *c, const IknnSettings *s, const IknnPose *target,
+                   const double *start, const double *seed, IknnAnswer *ans)
+{
+    const int dof = c->dof[0];
+    double q[IKNN_MAX_DOF];
+    IknnOutcome o;
+    for (int i = 0; i < dof; i++)
+        q[i] = fmin(fmax(start[i], c->lower[i]), c->upper[i]);
+    iknn_lm(c, s, target, q, &o);
+    ans->iterations += o.iterations;
+    int take;
+    if (o.success && ans->success && seed)
+        take = iknn_joint_distance(c, q, seed) < iknn_joint_distance(c, ans->q, seed);
+    else
+        take = o.success || (!ans->success && o.cost < ans->cost);
+    if (take) {
+        memcpy(ans->q, q, sizeof(double) * dof);
+        ans->success = o.success;
+        ans->pos_err = o.pos_err;
+        ans->rot_err = o.rot_err;
+        ans->cost = o.cost;
+    }
+    return o.success;
+}
+
+void iknn_rank(const IknnChain *c, const IknnSettings *s, const IknnPose *target,
+               const double *H, int K, const double *seed, int64_t *order, double *score)
+{
+    /* score = pos_err / reach + rot_err after FK; with a seed, the hypotheses within
+     * branch_tol of the best score come first, nearest the seed first */
+    const int dof = c->dof[0], po = s->position_only[0];
+    double key[IKNN_MAX_K], e[6], pe, re, best = INFINITY;
+    IknnPose pose;
+    for (int j = 0; j < K; j++) {
+        iknn_chain(c, H + j * dof, &pose, NULL, NULL);
+        iknn_residual(c, po, target, &pose, e, &pe, &re);
+        score[j] = pe * c->w_pos[0] + re;
+        best = fmin(best, score[j]);
+    }
+    for (int j = 0; j < K; j++) {
+        if (!seed)
+            key[j] = score[j];
+        else if (score[j] <= best + s->branch_tol[0])
+            key[j] = iknn_joint_distance(c, H + j * dof, seed);
+        else
+            key[j] = 1e6 + score[j];
+        if (isnan(key[j]))
+            key[j] = INFINITY;
+    }
+    for (int j = 0; j < K; j++) { /* insertion sort: K is small; stable */
+        int64_t v = j;
+        int i = j - 1;
+        while (i >= 0 && key[order[i]] > key[v]) {
+            order[i + 1] = order[i];
+            i--;
+        }
+        order[i + 1] = v;
+    }
+}
+
+/* splitmix64: a small, good stream from any 64-bit state */
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t pose_hash(const double *T, int64_t random_seed)
+{
+    uint64_t h = 0xCBF29CE484222325ull ^ (uint64_t)random_seed;
+    for (int k = 0; k < 12; k++) {
+        uint64_t bits;
+        memcpy(&bits, T + k, sizeof bits);
+        h = (h ^ bits) * 0x100000001B3ull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void wrap_to_seed(const IknnChain *c, const IknnSettings *s, const IknnPose *target,
+                         const double *seed, IknnAnswer *ans)
+{
+    int moved = 0;
+    for (int i = 0; i < c->dof[0]; i++) {
+        if (!c->periodic[i])
+            continue;
+        double v = ans->q[i] + TWO_PI * nearbyint((seed[i] - ans->q[i]) / TWO_PI);
+        while (v > c->upper[i])
+            v -= TWO_PI;
+        while (v < c->lower[i])
+            v += TWO_PI;
+        if (v != ans->q[i]) {
+            ans->q[i] = v;
+            moved = 1;
+        }
+    }
+    if (moved && isfinite(ans->pos_err)) { /* re-judge: rounding never hides behind a flag */
+        IknnPose pose;
+        double e[6];
+        iknn_chain(c, ans->q, &pose, NULL, NULL);
+        ans->cost = iknn_residual(c, s->position_only[0], target, &pose, e, &ans->pos_err,
+                                  &ans->rot_err);
+        ans->success = ans->pos_err <= s->pos_tol[0] && ans->rot_err <= s->rot_tol[0];
+    }
+}
+
+void iknn_solve_target(const IknnChain *c, const IknnSettings *s, const double *T,
+                       const double *H, int K, const double *seed, int stage, IknnAnswer *ans)
+{
+    const int dof = c->dof[0];
+    IknnPose target;
+    iknn_pose_from(T, &target);
+    int done = 0;
+    if (stage == IKNN_RESUME) {
+        /* step 1 ran in an IKNN_SEED_ONLY call and left its answer in ans: its cost */
+        if (isfinite(ans->pos_err)) {
+            IknnPose pose;
+            double e[6], pe, re;
+            iknn_chain(c, ans->q, &pose, NULL, NULL);
+            ans->cost = iknn_residual(c, s->position_only[0], &target, &pose, e, &pe, &re);
+        } else {
+            ans->cost = INFINITY;
+        }
+    } else {
+        ans->success = 0;
+        ans->pos_err = ans->rot_err = ans->cost = INFINITY;
+        ans->iterations = 0;
+        for (int i = 0; i < dof; i++)
+            ans->q[i] = NAN;
+        if (seed && attempt(c, s, &target, seed, seed, ans))
+            done = iknn_joint_distance(c, ans->q, seed) <= s->continuity_tol[0];
+        if (stage == IKNN_SEED_ONLY)
+            return;
+    }
+    if (!done && H) {
+        int64_t order[IKNN_MAX_K];
+        double score[IKNN_MAX_K];
+        iknn_rank(c, s, &target, H, K, seed, order, score);
+        for (int j = 0; j < K; j++)
+            if (attempt(c, s, &target, H + order[j] * dof, seed, ans))
+                break;
+    }
+    if (!seed && !H) {
+        double mid[IKNN_MAX_DOF];
+        for (int i = 0; i < dof; i++)
+            mid[i] = 0.5 * (c->lower[i] + c->upper[i]);
+        attempt(c, s, &target, mid, NULL, ans);
+    }
+    if (!ans->success && s->max_restarts[0] > 0) {
+        uint64_t state = pose_hash(T, s->random_seed[0]);
+        const double cap = s->timeout[0];
+        const double deadline = cap > 0.0 ? now_seconds() + cap : INFINITY;
+        double start[IKNN_MAX_DOF];
+        for (int r = 0; r < s->max_restarts[0] && !ans->success; r++) {
+            if (cap > 0.0 && now_seconds() > deadline)
+                break;
+            for (int i = 0; i < dof; i++) {
+                const double u = (double)(next_random(&state) >> 11) * 0x1.0p-53;
+                start[i] = c->lower[i] + u * (c->upper[i] - c->lower[i]);
+            }
+            attempt(c, s, &target, start, seed, ans);
+        }
+    }
+    if (seed && s->wrap_to_seed[0])
+        wrap_to_seed(c, s, &target, seed, ans);
+}
