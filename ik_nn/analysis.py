@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .arm import load_arm
+from .arm import ARM_HELP, load_arm
 
 RANK_TOL = 1e-9
 
@@ -149,7 +149,7 @@ def format_report(rep: ChainReport) -> str:
 
 
 def add_arguments(parser):
-    parser.add_argument("arm", help="bundled arm name (rrr, rrr_full, rrrrrr, ur5) or YAML path")
+    parser.add_argument("arm", help=ARM_HELP)
     parser.add_argument("--samples", type=int, default=2000,
                         help="random configurations to measure on (default 2000)")
 

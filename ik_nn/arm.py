@@ -28,7 +28,9 @@ import yaml
 from . import kinematics
 from .resources import config_path
 
-BUNDLED_ARMS = ("rrr", "rrr_full", "rrrrrr", "ur5")
+# The arms shipped in config/arms/ (their file names are the one list of them)
+BUNDLED_ARMS = tuple(sorted(p.stem for p in config_path("arms").glob("*.yaml")))
+ARM_HELP = f"Bundled arm name ({', '.join(BUNDLED_ARMS)}) or path of a DH YAML file"
 DEFAULT_VELOCITY = 2.0  # rad/s, for joints whose file gives none
 _PI_EXPR = re.compile(r"^\s*([+-])?\s*(\d+(?:\.\d*)?)?\s*\*?\s*pi\s*(?:/\s*(\d+(?:\.\d*)?))?\s*$")
 

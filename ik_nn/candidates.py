@@ -30,9 +30,7 @@ import numpy as np
 
 from . import _kernels
 from .contract import SETTINGS, pack
-
-MAX_STEP = 0.5  # rad (or m): largest joint change of one LM step; GN steps explode near
-#                 singularities
+from .lm import MAX_STEP
 
 
 def settings(*, pos_tol: float, rot_tol: float, max_iterations: int, max_restarts: int,

@@ -26,6 +26,9 @@ import numpy as np
 
 from . import _kernels
 
+MAX_STEP = 0.5  # rad (or m): largest joint change of one step (near singularities GN steps
+#                 explode); packed into the Settings record by ik_nn.candidates
+
 
 @dataclass(frozen=True)
 class Attempt:

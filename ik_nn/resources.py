@@ -51,6 +51,3 @@ def config_path(*parts: str) -> Path:
 def model_path(name: str) -> Path:
     return share_dir() / "models" / name
 
-
-def launch_path(name: str) -> Path:
-    return share_dir() / "launch" / name

@@ -16,7 +16,6 @@ from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
 PACKAGE = 'ik_nn'
-ARMS = ['rrr', 'rrr_full', 'rrrrrr', 'ur5']
 
 
 def generate_launch_description():
@@ -29,8 +28,10 @@ def generate_launch_description():
 
     arguments = [
         DeclareLaunchArgument(
-            'arm', default_value='ur5', choices=ARMS,
-            description='Bundled arm the three nodes use (its DH file is in config/arms/)'),
+            'arm', default_value='ur5',
+            description='Arm of the three nodes: a bundled name (config/arms/<name>.yaml) or '
+                        'the path of a DH YAML file; a wrong value stops the nodes at once '
+                        'with an error naming it'),
         DeclareLaunchArgument(
             'model', default_value='bundled',
             description="ik_node's seeding network: 'bundled', 'none' or a path to an .onnx file"),

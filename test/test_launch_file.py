@@ -170,7 +170,7 @@ def test_declares_the_documented_arguments_each_described(description):
     for a in args.values():
         assert a.description and len(a.description) > 10, a.name
         assert a.default_value is not None, a.name
-    assert sorted(args["arm"].choices) == sorted(BUNDLED_ARMS)
+    assert args["arm"].choices is None   # any bundled name or YAML path; the nodes check it
     assert args["arm"].default_value in BUNDLED_ARMS
     for flag in ("use_sim", "demo"):
         assert args[flag].choices == ["true", "false"] and args[flag].default_value == "true"

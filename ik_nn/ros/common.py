@@ -8,6 +8,7 @@ from __future__ import annotations
 
 # Startup problems that mean "the configuration is wrong": reported in one line, exit code 1.
 EXIT_CONFIG_ERROR = 1
+EXIT_INTERRUPTED = 130  # stopped (SIGINT/SIGTERM) before the node was up
 
 
 class ConfigError(ValueError):
@@ -37,16 +38,10 @@ def declare(node, name: str, default, description: str, read_only: bool = True):
 def startup_errors():
     """Exception types that mean a bad configuration (arm file, model file, parameter)."""
     from ..arm import ArmError
+    from ..encoding import ModelError
 
-    errors = [ArmError, ConfigError, FileNotFoundError]
-    try:
-        from ..seeder import ModelError
-
-        errors.append(ModelError)
-    except ImportError:  # the seeder is not part of this build
-        pass
-    errors.append(ValueError)  # ModelError is a ValueError; others the solver may raise
-    return tuple(errors)
+    # ModelError is a ValueError; ValueError also covers what the solver may raise
+    return (ArmError, ConfigError, FileNotFoundError, ModelError, ValueError)
 
 
 def make_executor():
@@ -105,6 +100,10 @@ def init_ros(args=None) -> StopFlag:
     return StopFlag()
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def spin(*nodes, stop: StopFlag | None = None):
     """Spin ``nodes`` on :func:`make_executor` until ``stop`` is set or rclpy shuts down."""
     import rclpy
@@ -120,24 +119,40 @@ def spin(*nodes, stop: StopFlag | None = None):
 
 
 def run(node_factory, name: str, args=None) -> int:
-    """Init, build the node, spin until Ctrl-C (SIGINT) or SIGTERM; return the exit code."""
+    """Init, build the node, spin until Ctrl-C (SIGINT) or SIGTERM; return the exit code.
+
+    While the node is being built, SIGINT and SIGTERM interrupt the build at once (exit code
+    130, one log line); once it spins, they set a flag the spin loop polls (orderly shutdown).
+    """
+    import signal
+
     import rclpy
     from rclpy.executors import ExternalShutdownException
+    from rclpy.signals import SignalHandlerOptions
 
-    stop = init_ros(args)
-    node = None
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    node, stop, code = None, None, 0
     try:
+        rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
         try:
             node = node_factory()
         except startup_errors() as exc:
             rclpy.logging.get_logger(name).fatal(f"cannot start: {exc}")  # console: stderr
             return EXIT_CONFIG_ERROR
+        stop = StopFlag()
         spin(node, stop=stop)
-    except (KeyboardInterrupt, ExternalShutdownException):
+    except KeyboardInterrupt:
+        if stop is None:
+            rclpy.logging.get_logger(name).info("interrupted while starting")
+            code = EXIT_INTERRUPTED
+    except ExternalShutdownException:
         pass
     finally:
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
-        stop.restore()
-    return 0
+        if stop is not None:
+            stop.restore()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return code

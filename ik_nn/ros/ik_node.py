@@ -37,7 +37,8 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
 
 from . import conversions as rc
-from ..arm import load_arm
+from ..arm import ARM_HELP, load_arm
+from ..solver import IKSolver
 from .common import ConfigError, declare, run
 
 LOG_THROTTLE_S = 2.0
@@ -60,11 +61,14 @@ class IKNode(Node):
     """Solve each PoseStamped target and command the arm (see the module docstring)."""
 
     def __init__(self, **kwargs):
+        started = time.monotonic()
         super().__init__("ik_node", **kwargs)
+        log = self.get_logger()
         p = self._declare_parameters()
+        log.info(f"starting: loading arm {p['arm']!r}")
         self.arm = load_arm(p["arm"])
-        from .. import IKSolver  # the solver pulls in compiled kernels: only the node needs it
-
+        log.info(f"arm {self.arm.name}: {self.arm.dof} joints from {self.arm.path}; "
+                 f"loading the solver (model {p['model']!r})")
         self.solver = IKSolver(
             self.arm, model=model_argument(p["model"]), refine=p["refine"],
             pos_tol=p["pos_tol"], rot_tol=p["rot_tol"], max_iterations=p["max_iterations"],
@@ -79,6 +83,7 @@ class IKNode(Node):
         self._current = None          # (dof,) latest joint_states, or None
         self.counts = {"targets": 0, "solved": 0, "superseded": 0}
         self._skipped = []            # targets superseded while taking the newest one
+        log.info("solver loaded; warming up (one solve per path)")
         self._warm_up()
 
         latest = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
@@ -97,16 +102,15 @@ class IKNode(Node):
                                  latest)
         self._target_sub = self.create_subscription(PoseStamped, "target_pose", self._on_target,
                                                     targets)
-        self.get_logger().info(
-            f"arm {self.arm.name} ({self.arm.dof} joints) from {self.arm.path}; "
-            f"model {getattr(self.solver, 'model_path', None) or 'none (no network)'}; "
-            f"base_frame '{self.base_frame}'; ready")
+        log.info(f"ready in {time.monotonic() - started:.2f} s: arm {self.arm.name}, model "
+                 f"{self.solver.model_path or 'none (no network)'}, base_frame "
+                 f"'{self.base_frame}'")
 
     # ------------------------------------------------------------------ parameters
     def _declare_parameters(self) -> dict:
         d = {}
         d["arm"] = declare(self, "arm", "ur5",
-                           "Bundled arm name (rrr, rrr_full, rrrrrr, ur5) or path of a DH YAML file")
+                           ARM_HELP)
         d["model"] = declare(self, "model", "bundled",
                              "Seeding network: 'bundled' (models/<arm>.onnx), a path to an .onnx "
                              "file, or 'none' for no network (solver restarts only)")

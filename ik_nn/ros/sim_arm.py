@@ -22,7 +22,7 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
 
 from . import conversions as rc
-from ..arm import load_arm
+from ..arm import ARM_HELP, load_arm
 from .common import ConfigError, declare, run
 
 LOG_THROTTLE_S = 2.0
@@ -34,7 +34,7 @@ class SimArm(Node):
     def __init__(self, **kwargs):
         super().__init__("sim_arm", **kwargs)
         arm = declare(self, "arm", "ur5",
-                      "Bundled arm name (rrr, rrr_full, rrrrrr, ur5) or path of a DH YAML file")
+                      ARM_HELP)
         rate = declare(self, "rate", 100.0, "Simulation and publishing rate (Hz)")
         self.base_frame = declare(self, "base_frame", "base_link",
                                   "Frame of the published ee_pose")

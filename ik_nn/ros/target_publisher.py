@@ -26,7 +26,7 @@ from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
 
 from . import conversions as rc
-from ..arm import load_arm
+from ..arm import ARM_HELP, load_arm
 from .common import ConfigError, declare, run
 
 
@@ -90,7 +90,7 @@ class TargetPublisher(Node):
     def __init__(self, **kwargs):
         super().__init__("target_publisher", **kwargs)
         arm = declare(self, "arm", "ur5",
-                      "Bundled arm name (rrr, rrr_full, rrrrrr, ur5) or path of a DH YAML file")
+                      ARM_HELP)
         rate = declare(self, "rate", 10.0, "Targets per second")
         self.base_frame = declare(self, "base_frame", "base_link", "frame_id of the targets")
         self.path_period = declare(self, "period", 10.0,
