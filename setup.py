@@ -55,8 +55,9 @@ setup(
         ],
         # Training only. Pinned: an unpinned torch pulls a multi-GB CUDA build.
         "train": ["torch==2.13.0", "onnx>=1.16", "tqdm>=4.66", "matplotlib>=3.8"],
-        # colcon (from PyPI) for the test that builds the package as a ROS workspace would
-        "test": ["pytest>=8", "colcon-core", "colcon-ros"],
+        # colcon (from PyPI) for the test that builds the package as a ROS workspace would;
+        # ruff for the lint test (pycodestyle, pyflakes, pep257 docstrings, import order)
+        "test": ["pytest>=8", "ruff>=0.6", "colcon-core", "colcon-ros"],
         # peers for `ik-nn bench` (never runtime dependencies)
         "bench": ["roboticstoolbox-python", "ikpy", "matplotlib>=3.8"],
     },

@@ -161,11 +161,11 @@ def run(args) -> int:
     from rclpy.parameter import Parameter
 
     from ..arm import load_arm
+    from ..resources import config_path
     from .common import init_ros, make_executor, startup_errors
     from .ik_node import IKNode
     from .sim_arm import SimArm
     from .target_publisher import TargetPublisher
-    from ..resources import config_path
 
     arms = args.arm or ["ur5"]
     params_file = args.params_file or str(config_path("ik_nn.yaml"))

@@ -36,9 +36,9 @@ from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
 
-from . import conversions as rc
 from ..arm import ARM_HELP, load_arm
 from ..solver import IKSolver
+from . import conversions as rc
 from .common import ConfigError, declare, run
 
 LOG_THROTTLE_S = 2.0
@@ -115,7 +115,7 @@ class IKNode(Node):
                              "Seeding network: 'bundled' (models/<arm>.onnx), a path to an .onnx "
                              "file, or 'none' for no network (solver restarts only)")
         d["refine"] = declare(self, "refine", True,
-                              "Refine the network's seed with Levenberg-Marquardt")
+                              "Refine the network's hypotheses with Levenberg-Marquardt")
         d["position_only"] = declare(self, "position_only", False,
                                      "Solve for the position only and ignore the orientation")
         d["pos_tol"] = declare(self, "pos_tol", 1e-6, "Position tolerance (m) for success")
@@ -134,7 +134,7 @@ class IKNode(Node):
             "ask for; farther solutions are reported (WARN joint_jump) and not commanded. "
             "0 disables the check (it also needs joint_states)")
         d["onnx_threads"] = declare(self, "onnx_threads", 1,
-                                    "Threads onnxruntime may use for the seeding network")
+                                    "Threads onnxruntime may use for the network (per call)")
         for name in ("pos_tol", "rot_tol", "timeout"):
             if not d[name] > 0:
                 raise ConfigError(f"parameter '{name}' must be > 0, got {d[name]}")
@@ -176,7 +176,8 @@ class IKNode(Node):
     def _latest_target(self, msg, t0):
         """The newest target received so far: drain the subscription's queue; every target
         skipped that way gets a WARN ``superseded`` status (and no command), sent in the same
-        DiagnosticArray as the newest target's status: one publish however long the backlog."""
+        DiagnosticArray as the newest target's status: one publish however long the backlog.
+        """
         sub = self._target_sub
         while True:
             try:

@@ -21,8 +21,8 @@ from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
 
-from . import conversions as rc
 from ..arm import ARM_HELP, load_arm
+from . import conversions as rc
 from .common import ConfigError, declare, run
 
 LOG_THROTTLE_S = 2.0

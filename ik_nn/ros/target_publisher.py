@@ -5,7 +5,7 @@ inside the joint limits::
 
     q_i(t) = mid_i + amplitude * half_range_i * sin(2 pi (1 + i mod 3) t / period + phase_i)
 
-(``phase_i`` drawn once from ``seed``), so every target is reachable by construction. The period
+(``phase_i`` drawn once from ``random_seed``), so every target is reachable by construction. The period
 is lengthened when needed so that no joint has to move faster than :data:`SPEED_FRACTION` of its
 velocity limit: sim_arm can follow the path.
 
@@ -25,10 +25,9 @@ import yaml
 from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
 
-from . import conversions as rc
 from ..arm import ARM_HELP, load_arm
+from . import conversions as rc
 from .common import ConfigError, declare, run
-
 
 SPEED_FRACTION = 0.8
 
@@ -98,7 +97,7 @@ class TargetPublisher(Node):
                                    "joint would need more than 80 % of its velocity limit)")
         self.amplitude = declare(self, "amplitude", 0.4,
                                  "Fraction of each joint's half range the curve sweeps (0..1]")
-        seed = declare(self, "seed", 0, "Random seed of the curve's phases")
+        random_seed = declare(self, "random_seed", 0, "Seed of the random phases of the curve")
         poses_file = declare(self, "poses_file", "",
                              "YAML file of poses to publish in turn instead of the curve "
                              "('' = use the curve)")
@@ -108,7 +107,7 @@ class TargetPublisher(Node):
             raise ConfigError(f"parameter 'amplitude' must be in (0, 1], got {self.amplitude}")
         self.arm = load_arm(arm)
         self.path_period = curve_period(self.arm, self.path_period, self.amplitude)
-        self.phase = np.random.default_rng(seed).uniform(0, 2 * math.pi, self.arm.dof)
+        self.phase = np.random.default_rng(random_seed).uniform(0, 2 * math.pi, self.arm.dof)
         self.poses = None
         self.frame = self.base_frame
         if poses_file:
