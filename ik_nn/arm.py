@@ -164,7 +164,8 @@ def arm_from_dict(data, origin: str = "<dict>") -> Arm:
     allowed = {"name", "source", "convention", "base", "tool", "joints"}
     unknown = set(data) - allowed
     if unknown:
-        raise ArmError(f"{origin}: unknown field(s) {sorted(unknown)} (allowed: {sorted(allowed)})")
+        raise ArmError(f"{origin}: unknown field(s) {sorted(unknown)} "
+                       f"(allowed: {sorted(allowed)})")
     for key in ("name", "convention", "joints"):
         if key not in data:
             raise ArmError(f"{origin}: missing field '{key}'")

@@ -44,8 +44,10 @@ def settings(*, pos_tol: float, rot_tol: float, max_iterations: int, max_restart
 
 
 def rank(chain, settings, T, H, seeds=None):
-    """Hypotheses H (N, K, dof) of targets T (N, 4, 4) in policy order, best first, and their
-    scores (N, K); seeds (N, dof) or None. All inputs C-contiguous float64."""
+    """Hypotheses H (N, K, dof) of targets T (N, 4, 4) in policy order and their scores.
+
+    Best first; scores (N, K); seeds (N, dof) or None. All inputs C-contiguous float64.
+    """
     n, K, _ = H.shape
     order = np.empty((n, K), dtype=np.int64)
     score = np.empty((n, K))
@@ -55,9 +57,10 @@ def rank(chain, settings, T, H, seeds=None):
 
 
 def solve(chain, settings, T, H, seeds, result, stage: int = 0, need=None) -> int:
-    """Run the policy on targets T (N, 4, 4) with hypotheses H (N, K, dof) or None and seeds
-    (N, dof) or None, writing ``result`` (an :class:`~ik_nn.solver.IKResult` of N targets) in
-    place. Returns how many targets still fail.
+    """Run the policy on targets T (N, 4, 4), writing ``result`` in place.
+
+    Hypotheses H (N, K, dof) or None and seeds (N, dof) or None; ``result`` is an
+    :class:`~ik_nn.solver.IKResult` of N targets. Returns how many targets still fail.
 
     ``stage`` 1 runs step 1 only (the seed) and flags in ``need`` (N,) bool the targets that
     need more; ``stage`` 2 runs steps 2-5 on such targets, resuming from step 1's answer in

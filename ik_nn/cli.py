@@ -28,8 +28,10 @@ def available(module: str) -> bool:
 
 
 def build_parser(command=None) -> argparse.ArgumentParser:
-    """The ``ik-nn`` parser; only ``command``'s module is imported and given its arguments,
-    so one command's module can never break another command."""
+    """The ``ik-nn`` parser; only ``command``'s module is imported and given its arguments.
+
+    So one command's module can never break another command.
+    """
     parser = argparse.ArgumentParser(prog="ik-nn", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():

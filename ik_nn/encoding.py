@@ -1,4 +1,4 @@
-"""The one definition of the seeding network's input and output encoding (numpy only).
+r"""The one definition of the seeding network's input and output encoding (numpy only).
 
 Training (``ik_nn.training``, torch) and runtime (``ik_nn.seeder``, onnxruntime) both take their
 layout and constants from here; the torch twin of :func:`decode` and the compiled twins in the
@@ -9,7 +9,7 @@ Input features, ``(N, N_FEATURES)`` float32, pose expressed in the arm's base fr
 
 ====  =====================================================================================
 0-2   tool position / ``arm.reach`` (about unit scale whatever the arm's size)
-3-5   first column of the rotation matrix  \\  the continuous 6-D rotation representation
+3-5   first column of the rotation matrix  \  the continuous 6-D rotation representation
 6-8   second column of the rotation matrix /  (Zhou et al. 2019); never Euler angles
 9-11  third column (the cross product of the first two: redundant, but it makes wrist-centre
       positions ``p - d·z`` linear in the input; measured on the UR5 at equal budget, 300k
@@ -21,11 +21,11 @@ One network serves both modes: position-only training samples carry flag 0, zero
 features and labels whose free joints are canonicalised (see ``ik_nn.training.dataset``).
 
 Azimuth factored out (arms whose first joint is periodic): the first DH joint turns about the
-base z axis (see :func:`uses_azimuth`), so ``FK(θ1 + φ, rest) = Rz(φ) · FK(θ1, rest)`` in the base frame. The pose is
-turned by ``-φ``, ``φ = atan2(y, x)`` of the tool position, before encoding (so the position
-features always have y = 0, x ≥ 0), the network predicts ``θ1 - φ`` and :func:`decode` adds
-``φ`` back. The network then learns a function of one dimension less. Arms with a bounded
-first joint are encoded without this (their limits break the symmetry).
+base z axis (see :func:`uses_azimuth`), so ``FK(θ1 + φ, rest) = Rz(φ) · FK(θ1, rest)`` in the
+base frame. The pose is turned by ``-φ``, ``φ = atan2(y, x)`` of the tool position, before
+encoding (so the position features always have y = 0, x ≥ 0), the network predicts ``θ1 - φ``
+and :func:`decode` adds ``φ`` back. The network then learns a function of one dimension less.
+Arms with a bounded first joint are encoded without this (their limits break the symmetry).
 
 Output, per hypothesis, ``M = output_width(arm)`` numbers, joint by joint in the arm's order:
 
@@ -110,12 +110,16 @@ def _base_inverse(arm):
 
 
 def uses_azimuth(arm) -> bool:
-    """Whether the azimuth of the target is factored out: first joint periodic and turning
-    about the base z axis (always so in standard DH; modified DH needs a_0 = α_0 = 0)."""
+    """Whether the azimuth of the target is factored out.
+
+    That is: first joint periodic and turning about the base z axis (always so in standard DH;
+    modified DH needs a_0 = α_0 = 0).
+    """
     if not bool(np.asarray(arm.periodic)[0]):
         return False
     if arm.convention == "modified":
-        return abs(arm.dh[0, 0]) < 1e-12 and abs(np.sin(arm.dh[0, 2])) < 1e-12 and np.cos(arm.dh[0, 2]) > 0
+        return (abs(arm.dh[0, 0]) < 1e-12 and abs(np.sin(arm.dh[0, 2])) < 1e-12
+                and np.cos(arm.dh[0, 2]) > 0)
     return True
 
 
@@ -161,8 +165,10 @@ def encode_pose(T, arm, position_only=False) -> np.ndarray:
 
 
 def encode_joints(q, arm, phi=None) -> np.ndarray:
-    """Training targets ``(N, M)`` float32 for joint angles q ``(N, dof)`` (inside the limits)
-    of targets whose :func:`azimuth` is ``phi`` (N,) (required when the arm uses it)."""
+    """Training targets ``(N, M)`` float32 for joint angles q ``(N, dof)`` (inside the limits).
+
+    For targets whose :func:`azimuth` is ``phi`` (N,) (required when the arm uses it).
+    """
     q = np.array(np.atleast_2d(q), dtype=np.float64)
     if uses_azimuth(arm):
         if phi is None:
@@ -178,8 +184,9 @@ def encode_joints(q, arm, phi=None) -> np.ndarray:
 
 
 def decode(raw, arm, K=None, phi=None) -> np.ndarray:
-    """Joint angles ``(N, K, dof)`` float64 from network outputs ``(N, K·M)`` or ``(N, K, M)``
-    for targets whose :func:`azimuth` is ``phi`` (N,) (required when the arm uses it).
+    """Joint angles ``(N, K, dof)`` float64 from network outputs ``(N, K·M)`` or ``(N, K, M)``.
+
+    For targets whose :func:`azimuth` is ``phi`` (N,) (required when the arm uses it).
 
     Periodic joints come back as principal values in (-π, π] (pass the result through
     :func:`nearest_representative` to place them inside the limits); other joints inside
@@ -212,8 +219,9 @@ def default_reference(arm) -> np.ndarray:
 
 
 def nearest_representative(q, arm, q_ref=None) -> np.ndarray:
-    """q with each periodic joint moved by whole turns to the value inside the limits nearest
-    ``q_ref`` (broadcastable to q; default :func:`default_reference`). Other joints untouched.
+    """Q with each periodic joint moved by whole turns to the in-limits value nearest ``q_ref``.
+
+    ``q_ref`` is broadcastable to q (default :func:`default_reference`). Other joints untouched.
 
     ``q_ref`` is first clipped into the limits; since a periodic joint's range spans at least
     2π, the nearest representative of that clipped reference always lies inside the limits.
@@ -290,8 +298,11 @@ def check_metadata(meta: dict, arm, where: str) -> int:
 
 
 def network_record(arm, K: int) -> np.ndarray:
-    """The kernels' ``Network`` record (:mod:`ik_nn.contract`): what the compiled twins of
-    :func:`encode_pose` and :func:`decode` need for ``arm`` and K hypotheses."""
+    """The kernels' ``Network`` record (:mod:`ik_nn.contract`).
+
+    What the compiled twins of :func:`encode_pose` and :func:`decode` need for ``arm`` and K
+    hypotheses.
+    """
     from .contract import NETWORK, pack
 
     lay = layout(arm)

@@ -32,7 +32,7 @@ REVOLUTE, PRISMATIC = 0, 1
 
 # ---------------------------------------------------------------------- building a chain
 def _cos_sin(angle: float):
-    """cos and sin, exact (0, ±1) at whole multiples of π/2 as DH twists usually are."""
+    """Cos and sin, exact (0, ±1) at whole multiples of π/2 as DH twists usually are."""
     k = angle / (np.pi / 2)
     if abs(k - round(k)) < 1e-12:
         return ((1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0))[int(round(k)) % 4]
@@ -54,8 +54,11 @@ def _trans(x=0.0, y=0.0, z=0.0) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ChainSpec:
-    """A serial chain before packing: ``fixed`` (dof + 1, 4, 4), ``axis`` (dof, 3) unit axes
-    in the joint frames, ``kind`` (dof,) REVOLUTE or PRISMATIC, ``offset`` (dof,) added to q."""
+    """A serial chain before packing.
+
+    ``fixed`` (dof + 1, 4, 4), ``axis`` (dof, 3) unit axes in the joint frames, ``kind`` (dof,)
+    REVOLUTE or PRISMATIC, ``offset`` (dof,) added to q.
+    """
 
     fixed: np.ndarray
     axis: np.ndarray
@@ -68,9 +71,11 @@ class ChainSpec:
 
 
 def dh_chain(dh, convention: str, base, tool, kind=None) -> ChainSpec:
-    """The chain of a DH table (see the module docstring); ``kind`` (dof,) defaults to all
-    revolute. A prismatic DH joint moves along z by ``q + d`` (its ``d`` is the offset) and
-    turns by the constant ``theta_offset``."""
+    """The chain of a DH table (see the module docstring).
+
+    ``kind`` (dof,) defaults to all revolute. A prismatic DH joint moves along z by ``q + d``
+    (its ``d`` is the offset) and turns by the constant ``theta_offset``.
+    """
     dh = np.asarray(dh, dtype=np.float64)
     dof = dh.shape[0]
     kind = np.zeros(dof, dtype=np.int32) if kind is None else np.asarray(kind, dtype=np.int32)
@@ -169,8 +174,10 @@ def jacobian(chain, q) -> np.ndarray:
 
 
 def joint_axes(chain, q):
-    """Each joint's unit axis and a point on it (its frame's origin), base frame:
-    ``(axes, origins)``, both (N, dof, 3), origins in metres."""
+    """Each joint's unit axis and a point on it (its frame's origin), base frame.
+
+    Returns ``(axes, origins)``, both (N, dof, 3), origins in metres.
+    """
     q2 = as_joints(q, int(chain["dof"]))
     axes = np.empty((q2.shape[0], q2.shape[1], 3))
     origins = np.empty_like(axes)
@@ -179,8 +186,10 @@ def joint_axes(chain, q):
 
 
 def pose_error(T_target, T):
-    """Task-space errors between poses (N, 4, 4): position (N,) metres, rotation (N,) radians
-    (the angle of R_target · Rᵀ)."""
+    """Task-space errors between poses (N, 4, 4).
+
+    Position (N,) metres, rotation (N,) radians (the angle of R_target · Rᵀ).
+    """
     Tt = as_poses(T_target)
     Ta = as_poses(T)
     if Tt.shape != Ta.shape:

@@ -43,8 +43,11 @@ class Attempt:
 
 
 def refine(chain, settings, T, q0) -> Attempt:
-    """LM from q0 (dof,) towards the pose T (4, 4), with a packed ``Chain`` and ``Settings``
-    (:mod:`ik_nn.contract`). q0 is clipped into the limits first."""
+    """LM from q0 (dof,) towards the pose T (4, 4).
+
+    With a packed ``Chain`` and ``Settings`` (:mod:`ik_nn.contract`). q0 is clipped into the
+    limits first.
+    """
     q = np.clip(np.asarray(q0, dtype=np.float64), chain["lower"][:q0.shape[0]],
                 chain["upper"][:q0.shape[0]])
     T = np.ascontiguousarray(T, dtype=np.float64)

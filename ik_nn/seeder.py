@@ -102,8 +102,9 @@ class Seeder:
         return self._sess.run([encoding.OUTPUT_NAME], {encoding.INPUT_NAME: x})[0]
 
     def hypotheses(self, T, q_ref=None, position_only: bool = False) -> np.ndarray:
-        """(N, K, dof) joint hypotheses inside the limits for target poses T (N, 4, 4) or
-        (4, 4), metres, in network order.
+        """(N, K, dof) joint hypotheses inside the limits, in network order.
+
+        For target poses T (N, 4, 4) or (4, 4), metres.
 
         Periodic joints take the whole-turn representative inside the limits nearest
         ``q_ref`` ((N, dof) or (dof,); default mid-limits).
@@ -128,9 +129,12 @@ class Seeder:
         return out
 
     def propose(self, T, ref, position_only: bool, out) -> bool:
-        """Hypotheses for checked inputs into ``out`` (N, K, dof): T (N, 4, 4) and ref (1 or N,
-        dof) C-contiguous float64, ref inside the limits. Returns False (out incomplete) if a
-        pose is not finite. The solver's path: no checks or conversions beyond this."""
+        """Hypotheses for checked inputs into ``out`` (N, K, dof).
+
+        T (N, 4, 4) and ref (1 or N, dof) C-contiguous float64, ref inside the limits. Returns
+        False (out incomplete) if a pose is not finite. The solver's path: no checks or
+        conversions beyond this.
+        """
         if T.shape[0] == 1:
             with self._lock:
                 if not _kernels.encode(self.network, T, position_only, self._x1, self._phi1):

@@ -1,5 +1,7 @@
-"""IKSolver: validated targets → network hypotheses (:mod:`.seeder`) → the solve policy
-(:mod:`.candidates`, whose LM is :mod:`.lm`) → honest results.
+"""IKSolver: validated targets → network hypotheses → the solve policy → honest results.
+
+Network hypotheses come from :mod:`.seeder`; the solve policy is :mod:`.candidates`, whose LM
+is :mod:`.lm`.
 
 This module owns what is not maths or policy: argument checking, which network (if any),
 splitting a large batch into chunks run on every core, and the single-query path, which is
@@ -211,8 +213,10 @@ class IKSolver:
 
     # ------------------------------------------------------------------ one chunk
     def _propose(self, T, seeds, po):
-        """Network hypotheses (N, K, dof) for checked targets; periodic joints on the seed's
-        turn (mid-limits without seeds)."""
+        """Network hypotheses (N, K, dof) for checked targets.
+
+        Periodic joints on the seed's turn (mid-limits without seeds).
+        """
         H = np.empty((T.shape[0], self.seeder.K, self.arm.dof))
         ref = self._ref0 if seeds is None else np.clip(seeds, self.arm.lower, self.arm.upper)
         self.seeder.propose(T, ref, po, H)

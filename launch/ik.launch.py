@@ -8,12 +8,13 @@ Run it again with another ``arm`` and ``namespace`` for several arms at once (al
 relative). Parameters come from ``params_file`` (default: the package's config/ik_nn.yaml);
 ``arm`` and ``model`` given here override it.
 """
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
+
+from launch import LaunchDescription
 
 PACKAGE = 'ik_nn'
 
@@ -40,7 +41,8 @@ def generate_launch_description():
             description='Namespace for all nodes and topics, e.g. ur5 (empty: the root)'),
         DeclareLaunchArgument(
             'params_file',
-            default_value=PathJoinSubstitution([FindPackageShare(PACKAGE), 'config', 'ik_nn.yaml']),
+            default_value=PathJoinSubstitution(
+                [FindPackageShare(PACKAGE), 'config', 'ik_nn.yaml']),
             description='ROS 2 parameters file for ik_node, sim_arm and target_publisher'),
         DeclareLaunchArgument(
             'use_sim', default_value='true', choices=['true', 'false'],

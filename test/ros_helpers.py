@@ -154,8 +154,11 @@ class Probe:
 
 # ------------------------------------------------------------------ messages
 def status_values(array_msg, index: int = -1) -> dict:
-    """Key-values (plus level and message) of one status of an ik_status message (the last:
-    the target the message is about; earlier ones are targets it superseded)."""
+    """Key-values (plus level and message) of one status of an ik_status message.
+
+    By default the last: the target the message is about; earlier ones are targets it
+    superseded.
+    """
     return _status_dict(array_msg.status[index])
 
 

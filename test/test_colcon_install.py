@@ -1,6 +1,7 @@
-"""``colcon build`` of the package (colcon from PyPI) installs what ``ros2 run``/``ros2 launch``
-need: executables in lib/ik_nn, launch/config/models in share/ik_nn, the ament index marker, and
-an importable ``ik_nn`` that finds its share folder.
+"""``colcon build`` of the package installs what ``ros2 run``/``ros2 launch`` need.
+
+colcon comes from PyPI. Installed: executables in lib/ik_nn, launch/config/models in
+share/ik_nn, the ament index marker, and an importable ``ik_nn`` that finds its share folder.
 
 Needs colcon: ``pip install colcon-core colcon-ros colcon-python-setup-py ...`` (the pinned list
 is in docs/ros.md).
@@ -34,7 +35,8 @@ def install(tmp_path_factory):
     cmd = [colcon(), "--log-base", str(root / "log"), "build", "--base-paths", str(root / "src"),
            "--build-base", str(root / "build"), "--install-base", str(root / "install"),
            "--event-handlers", "console_direct-"]
-    env = {k: v for k, v in os.environ.items() if k not in ("AMENT_PREFIX_PATH", "COLCON_PREFIX_PATH")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("AMENT_PREFIX_PATH", "COLCON_PREFIX_PATH")}
     proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return root / "install" / "ik_nn"

@@ -164,8 +164,8 @@ def test_canonical_labels_keep_fk_and_are_functions_of_the_pose(arm):
         q2[:, 2] += shift
         q2[:, 3] -= shift
         ok = arm.within_limits(q2)
-        np.testing.assert_allclose(dataset.canonicalize(q2, arm)[ok], dataset.canonicalize(q, arm)[ok],
-                                   atol=1e-12)
+        np.testing.assert_allclose(dataset.canonicalize(q2, arm)[ok],
+                                   dataset.canonicalize(q, arm)[ok], atol=1e-12)
     if arm.name in ("rrr", "rrr_full"):  # position only: θ3 never moves the tool point
         assert np.all(c[po, 2] == 0.0)
 

@@ -83,8 +83,8 @@ def test_modified_convention_matches_standard(tmp_path):
     rows = []
     for i in range(std.dof):
         a_prev, alpha_prev = (0.0, 0.0) if i == 0 else map(float, std.dh[i - 1, [0, 2]])
-        rows.append(f"  - {{name: j{i}, a: {a_prev!r}, d: {float(std.dh[i, 1])!r}, alpha: {alpha_prev!r}, "
-                    f"theta_offset: 0, lower: -2*pi, upper: 2*pi}}")
+        rows.append(f"  - {{name: j{i}, a: {a_prev!r}, d: {float(std.dh[i, 1])!r}, "
+                    f"alpha: {alpha_prev!r}, theta_offset: 0, lower: -2*pi, upper: 2*pi}}")
     a_n, alpha_n = map(float, std.dh[-1, [0, 2]])
     path = tmp_path / "ur5_modified.yaml"
     path.write_text("name: ur5_modified\nconvention: modified\n"
@@ -104,8 +104,10 @@ def test_base_and_tool_transforms(tmp_path):
                     "base: {xyz: [0.1, -0.2, 0.3], rpy: [0.1, 0.2, 0.3]}\n"
                     "tool: {xyz: [0, 0, 0.05], rpy: [pi, 0, 0]}\n"
                     "joints:\n"
-                    "  - {name: j1, a: 0.2, d: 0.1, alpha: pi/2, theta_offset: 0.1, lower: -pi, upper: pi}\n"
-                    "  - {name: j2, a: 0.3, d: 0, alpha: 0, theta_offset: 0, lower: -pi, upper: pi}\n")
+                    "  - {name: j1, a: 0.2, d: 0.1, alpha: pi/2, theta_offset: 0.1, "
+                    "lower: -pi, upper: pi}\n"
+                    "  - {name: j2, a: 0.3, d: 0, alpha: 0, theta_offset: 0, "
+                    "lower: -pi, upper: pi}\n")
     arm = ik_nn.load_arm(path)
     q = arm.random_q(20, np.random.default_rng(5))
     base = transform([0.1, -0.2, 0.3], [0.1, 0.2, 0.3])
@@ -137,7 +139,8 @@ def test_rotation_log_inverts_exp_including_near_pi():
     for angle in (1e-10, 1e-3, 1.0, 3.0, np.pi - 1e-5, np.pi - 1e-9):
         # random axes, and axes that tie the diagonal entries the near-π branch picks from
         special = [(1, 0, 0), (0, 1, 0), (0, 0, -1), (1, 1, 0), (0, -1, 1), (1, 1, 1)]
-        for axis in [rng.normal(size=3) for _ in range(20)] + [np.array(a, float) for a in special]:
+        for axis in ([rng.normal(size=3) for _ in range(20)]
+                     + [np.array(a, float) for a in special]):
             w = angle * axis / np.linalg.norm(axis)
             E = rodrigues(w)
             got, w_out = rotation_log(E, np.eye(3))

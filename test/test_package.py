@@ -48,12 +48,15 @@ def test_info_runs_without_torch_or_rclpy():
 
 
 def test_pip_installed_copy_finds_its_share_folder(tmp_path):
-    """``pip install .`` puts data under <prefix>/share/ik_nn: the installed code must find it
-    there, away from the source tree."""
+    """``pip install .`` puts data under <prefix>/share/ik_nn.
+
+    The installed code must find it there, away from the source tree.
+    """
     prefix = tmp_path / "prefix"
     # --ignore-installed: never uninstall the copy this test run itself is using
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed",
-                    "--prefix", str(prefix), str(ROOT)], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    "--ignore-installed", "--prefix", str(prefix), str(ROOT)],
+                   check=True, capture_output=True)
     site = next(prefix.glob("lib/python*/site-packages"))
     code = ("import ik_nn, ik_nn.resources as r; a = ik_nn.load_arm('ur5'); "
             "print(r.share_dir()); print(ik_nn.__file__)")

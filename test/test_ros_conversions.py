@@ -4,7 +4,8 @@ import math
 import numpy as np
 import pytest
 
-pytest.importorskip("geometry_msgs.msg", reason="needs the ROS 2 message packages (pip install .[ros])")
+pytest.importorskip("geometry_msgs.msg",
+                    reason="needs the ROS 2 message packages (pip install .[ros])")
 
 from geometry_msgs.msg import PoseStamped  # noqa: E402
 from sensor_msgs.msg import JointState  # noqa: E402

@@ -14,7 +14,13 @@ import pytest
 pytest.importorskip("rclpy", reason="needs the ROS 2 Python packages (pip install .[ros])")
 
 from ros_helpers import (  # noqa: E402
-    DISCOVERY_TIMEOUT, NodeProcess, Probe, all_statuses, isolate_ros_env, make_target, stamp_key,
+    DISCOVERY_TIMEOUT,
+    NodeProcess,
+    Probe,
+    all_statuses,
+    isolate_ros_env,
+    make_target,
+    stamp_key,
     unique_namespace,
 )
 
@@ -26,9 +32,9 @@ from geometry_msgs.msg import PoseStamped  # noqa: E402
 from sensor_msgs.msg import JointState  # noqa: E402
 
 import ik_nn  # noqa: E402
-from ik_nn.ros import conversions as rc  # noqa: E402
 from ik_nn.kinematics import pose_error  # noqa: E402
 from ik_nn.resources import model_path  # noqa: E402
+from ik_nn.ros import conversions as rc  # noqa: E402
 
 OK, WARN, ERROR = 0, 1, 2
 TOL = 1e-6
@@ -357,8 +363,11 @@ def test_bad_arm_or_model_file_is_a_clear_error_at_start(tmp_path, case):
 
 
 def test_nodes_in_another_domain_are_not_seen():
-    """The isolation our processes rely on: a publisher in this run's domain is matched by a
-    subscriber in the same domain and never by one in the next domain."""
+    """The isolation our processes rely on.
+
+    A publisher in this run's domain is matched by a subscriber in the same domain and never by
+    one in the next domain.
+    """
     from rclpy.context import Context
     from std_msgs.msg import String
 

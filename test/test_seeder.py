@@ -1,5 +1,7 @@
-"""Runtime seeder: bundled models load, refuse the wrong arm or a broken file, and land near
-FK-made targets."""
+"""Runtime seeder: loading, refusals and accuracy of the bundled models.
+
+Bundled models load, refuse the wrong arm or a broken file, and land near FK-made targets.
+"""
 import shutil
 import subprocess
 import sys

@@ -189,8 +189,11 @@ def test_refine_false_returns_the_best_ranked_hypothesis():
 
 @pytest.mark.parametrize("name", ["rrr_full", "ur5"])
 def test_single_query_path_matches_the_batch_path(name):
-    """One pose without a seed takes the compiled single-query path; its answers, flags and
-    errors are the batch path's, in both modes, and bad poses are still refused."""
+    """One pose without a seed takes the compiled single-query path.
+
+    Its answers, flags and errors are the batch path's, in both modes, and bad poses are still
+    refused.
+    """
     arm = ik_nn.load_arm(name)
     solver = IKSolver(arm)
     _, T, _ = fk_targets(arm, 40, 21)
@@ -225,8 +228,11 @@ def test_single_query_path_matches_the_batch_path(name):
 @pytest.mark.parametrize("name", ["rrr", "ur5"])
 @pytest.mark.parametrize("seeded", [False, True])
 def test_large_batches_on_threads_equal_small_batches(name, seeded):
-    """A batch of PARALLEL_MIN or more runs in chunks on several threads (each with its own
-    network call); every target's answer is the one a small serial batch gives."""
+    """A batch of PARALLEL_MIN or more runs in chunks on several threads.
+
+    Each chunk has its own network call; every target's answer is the one a small serial batch
+    gives.
+    """
     from ik_nn.solver import PARALLEL_MIN
 
     arm = ik_nn.load_arm(name)

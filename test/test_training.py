@@ -77,8 +77,11 @@ def test_training_is_seeded(tmp_path):
 
 
 def test_wta_separates_branches_that_plain_regression_averages(tmp_path):
-    """rrr_full (±180°) has two IK branches per position: the deck's plain MSE regressor
-    averages them, K=2 winner-takes-all does not (same data, same budget)."""
+    """rrr_full (±180°) has two IK branches per position.
+
+    The deck's plain MSE regressor averages them, K=2 winner-takes-all does not (same data, same
+    budget).
+    """
     arm = load_arm("rrr_full")
     common = dict(samples=8_000, epochs=5, batch=256, val_samples=256,
                   position_only_fraction=1.0, hidden=(32, 32))

@@ -1,9 +1,10 @@
 """``ik-nn up``: pip-only bring-up of ik_node + sim_arm + target_publisher, in one process.
 
 No ROS install and no ``ros2 launch`` needed: the same three nodes with the same parameters
-file as launch/ik.launch.py run on one executor thread (see nodes.make_executor), one set per arm, each arm in
-its own namespace (``/ur5/target_pose``, ``/rrr/joint_command``, ...). A monitor in the same
-process prints a live line per second and a summary at the end (Ctrl-C, or ``--duration``).
+file as launch/ik.launch.py run on one executor thread (see nodes.make_executor), one set per
+arm, each arm in its own namespace (``/ur5/target_pose``, ``/rrr/joint_command``, ...). A
+monitor in the same process prints a live line per second and a summary at the end (Ctrl-C,
+or ``--duration``).
 
 DDS isolation: unless already set in the environment, ``ROS_AUTOMATIC_DISCOVERY_RANGE`` is set to
 ``LOCALHOST`` (nothing leaves this machine) and ``ROS_DOMAIN_ID`` to a value derived from the
@@ -83,13 +84,18 @@ class ArmStats:
         lines = [
             f"{self.ns} ({self.name}): {self.targets} targets published, {n} taken by ik_node, "
             f"{ok} solved ({100.0 * ok / n if n else 0.0:.1f} %), {self.commands} commands",
-            f"  pos err  median {_pct(self.pos_err, 50):.2e} m    max {max(self.pos_err, default=float('nan')):.2e} m",
-            f"  rot err  median {_pct(self.rot_err, 50):.2e} rad  max {max(self.rot_err, default=float('nan')):.2e} rad",
-            f"  solve    p50 {_pct(self.solve_ms, 50):.3f} ms  p99 {_pct(self.solve_ms, 99):.3f} ms",
-            f"  latency  p50 {_pct(self.latency_ms, 50):.3f} ms  p99 {_pct(self.latency_ms, 99):.3f} ms"
+            f"  pos err  median {_pct(self.pos_err, 50):.2e} m    "
+            f"max {max(self.pos_err, default=float('nan')):.2e} m",
+            f"  rot err  median {_pct(self.rot_err, 50):.2e} rad  "
+            f"max {max(self.rot_err, default=float('nan')):.2e} rad",
+            f"  solve    p50 {_pct(self.solve_ms, 50):.3f} ms  "
+            f"p99 {_pct(self.solve_ms, 99):.3f} ms",
+            f"  latency  p50 {_pct(self.latency_ms, 50):.3f} ms  "
+            f"p99 {_pct(self.latency_ms, 99):.3f} ms"
             "  (target stamp -> joint_command received)",
             f"  commands max joint change between consecutive commands: p50 "
-            f"{_pct(self.jumps, 50):.3f} rad  max {max(self.jumps, default=float('nan')):.3f} rad, "
+            f"{_pct(self.jumps, 50):.3f} rad  "
+            f"max {max(self.jumps, default=float('nan')):.3f} rad, "
             f"{sum(j > 0.5 for j in self.jumps)} over 0.5 rad",
             f"  sim_arm  end-effector vs last commanded target (the arm follows at its velocity "
             f"limits): p50 {_pct(self.ee_err, 50):.2e} m  p95 {_pct(self.ee_err, 95):.2e} m",
@@ -144,7 +150,8 @@ def _monitor(rclpy_node_cls, stats_by_ns):
         def on_ee(msg, st=st):
             T = st.commanded
             if T is not None:
-                st.ee_err.append(float(np.linalg.norm(rc.pose_to_matrix(msg.pose)[:3, 3] - T[:3, 3])))
+                st.ee_err.append(
+                    float(np.linalg.norm(rc.pose_to_matrix(msg.pose)[:3, 3] - T[:3, 3])))
 
         node.create_subscription(PoseStamped, f"{ns}/target_pose", on_target, 100)
         node.create_subscription(DiagnosticArray, f"{ns}/ik_status", on_status, 100)
@@ -175,7 +182,8 @@ def run(args) -> int:
     if not args.rate > 0:
         print("ik-nn up: error: --rate must be > 0")
         return 1
-    env = " ".join(f"{k}={os.environ[k]}" for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE"))
+    env = " ".join(f"{k}={os.environ[k]}"
+                   for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE"))
     print(f"ik-nn up: {env}" + (" (set by ik-nn up)" if set_here else ""), flush=True)
 
     stop = init_ros()   # Ctrl-C sets a flag the loop below polls
@@ -188,7 +196,8 @@ def run(args) -> int:
                 ns = "/" + arm.name
                 if ns in stats:
                     raise ValueError(f"arm {arm.name!r} given twice (one namespace per arm)")
-                common = {"namespace": ns, "cli_args": ["--ros-args", "--params-file", params_file]}
+                common = {"namespace": ns,
+                          "cli_args": ["--ros-args", "--params-file", params_file]}
                 arm_param = Parameter("arm", value=spec)
                 nodes.append(IKNode(parameter_overrides=[
                     arm_param, Parameter("model", value=args.model)], **common))

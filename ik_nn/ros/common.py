@@ -66,8 +66,10 @@ def make_executor():
 
 
 class StopFlag:
-    """SIGINT/SIGTERM set a flag that the spin loop polls (every 0.2 s at most), instead of
-    raising KeyboardInterrupt wherever the process happens to be: shutdown is always orderly.
+    """SIGINT/SIGTERM set a flag that the spin loop polls (every 0.2 s at most).
+
+    They do not raise KeyboardInterrupt wherever the process happens to be: shutdown is always
+    orderly.
     """
 
     def __init__(self):

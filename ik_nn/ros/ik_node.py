@@ -141,7 +141,8 @@ class IKNode(Node):
         if d["max_iterations"] < 1 or d["onnx_threads"] < 1:
             raise ConfigError("parameters 'max_iterations' and 'onnx_threads' must be >= 1")
         if not d["max_joint_jump"] >= 0:
-            raise ConfigError(f"parameter 'max_joint_jump' must be >= 0, got {d['max_joint_jump']}")
+            raise ConfigError(
+                f"parameter 'max_joint_jump' must be >= 0, got {d['max_joint_jump']}")
         if not d["base_frame"]:
             raise ConfigError("parameter 'base_frame' must not be empty")
         return d
@@ -174,9 +175,11 @@ class IKNode(Node):
             self._status(msg, ERROR, "solver_error", f"solver error: {exc}", t0)
 
     def _latest_target(self, msg, t0):
-        """The newest target received so far: drain the subscription's queue; every target
-        skipped that way gets a WARN ``superseded`` status (and no command), sent in the same
-        DiagnosticArray as the newest target's status: one publish however long the backlog.
+        """The newest target received so far: drain the subscription's queue.
+
+        Every target skipped that way gets a WARN ``superseded`` status (and no command), sent
+        in the same DiagnosticArray as the newest target's status: one publish however long the
+        backlog.
         """
         sub = self._target_sub
         while True:
@@ -224,7 +227,8 @@ class IKNode(Node):
             values["joint_jump"] = jump
             if jump > self.max_joint_jump:
                 reason = (f"joint jump {jump:.4g} rad exceeds max_joint_jump "
-                          f"{self.max_joint_jump:.4g} rad (nearest solution to the current joints)")
+                          f"{self.max_joint_jump:.4g} rad "
+                          "(nearest solution to the current joints)")
                 self.get_logger().warning(reason, throttle_duration_sec=LOG_THROTTLE_S)
                 self._status(msg, WARN, "joint_jump", reason, t0, values, seed_name, check.note)
                 return

@@ -5,9 +5,9 @@ inside the joint limits::
 
     q_i(t) = mid_i + amplitude * half_range_i * sin(2 pi (1 + i mod 3) t / period + phase_i)
 
-(``phase_i`` drawn once from ``random_seed``), so every target is reachable by construction. The period
-is lengthened when needed so that no joint has to move faster than :data:`SPEED_FRACTION` of its
-velocity limit: sim_arm can follow the path.
+(``phase_i`` drawn once from ``random_seed``), so every target is reachable by construction.
+The period is lengthened when needed so that no joint has to move faster than
+:data:`SPEED_FRACTION` of its velocity limit: sim_arm can follow the path.
 
 With ``poses_file`` set, the poses of that YAML file are published in turn instead::
 
@@ -93,8 +93,9 @@ class TargetPublisher(Node):
         rate = declare(self, "rate", 10.0, "Targets per second")
         self.base_frame = declare(self, "base_frame", "base_link", "frame_id of the targets")
         self.path_period = declare(self, "period", 10.0,
-                                   "Duration (s) of one loop of the joint-space curve (lengthened if a "
-                                   "joint would need more than 80 % of its velocity limit)")
+                                   "Duration (s) of one loop of the joint-space curve "
+                                   "(lengthened if a joint would need more than 80 % of its "
+                                   "velocity limit)")
         self.amplitude = declare(self, "amplitude", 0.4,
                                  "Fraction of each joint's half range the curve sweeps (0..1]")
         random_seed = declare(self, "random_seed", 0, "Seed of the random phases of the curve")

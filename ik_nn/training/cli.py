@@ -39,7 +39,8 @@ def _hidden(text):
     try:
         widths = tuple(int(w) for w in text.split(","))
     except ValueError:
-        raise ValueError(f"--hidden: expected comma-separated widths like 128,128,128, got {text!r}")
+        raise ValueError(
+            f"--hidden: expected comma-separated widths like 128,128,128, got {text!r}")
     if not widths or min(widths) < 1:
         raise ValueError(f"--hidden: widths must be positive, got {text!r}")
     return widths
@@ -116,7 +117,8 @@ def run(args) -> int:
     elif sys.argv and sys.argv[0].endswith(os.path.join("training", "cli.py")):
         command = _command(sys.argv[1:], module=True)
     else:  # called from Python (tests): record the resolved configuration instead
-        command = f"ik_nn.training.cli.run(arm={args.arm!r}, arch={args.arch!r}, seed={args.seed}, {cfg})"
+        command = (f"ik_nn.training.cli.run(arm={args.arm!r}, arch={args.arch!r}, "
+                   f"seed={args.seed}, {cfg})")
     model, summary = train(arm, config, command)
     rank, world = dist_info()
     if rank == 0:
@@ -133,7 +135,8 @@ def run(args) -> int:
               f"(best {summary['best_epoch']}); best hypothesis on validation: "
               f"pos median {v.get('pos_med_mm', float('nan')):.3f} mm "
               f"(p90 {v.get('pos_p90_mm', float('nan')):.3f}), rot median "
-              f"{v.get('rot_med_deg', float('nan')):.3f} deg (p90 {v.get('rot_p90_deg', float('nan')):.3f}); "
+              f"{v.get('rot_med_deg', float('nan')):.3f} deg "
+              f"(p90 {v.get('rot_p90_deg', float('nan')):.3f}); "
               f"onnxruntime vs torch max |diff| {err:.2e}; log {log_dir}")
     if world > 1:
         import torch.distributed as dist

@@ -25,16 +25,21 @@ from ..analysis import analyse
 
 
 def coaxial_pairs(arm):
-    """Pairs (i, i+1) (0-based) of consecutive non-periodic joints on one axis line with the
-    same sense, so that only θi + θi+1 matters (measured by :func:`ik_nn.analysis.analyse`)."""
+    """Pairs (i, i+1) (0-based) of consecutive non-periodic joints on one axis line.
+
+    With the same sense, so that only θi + θi+1 matters (measured by
+    :func:`ik_nn.analysis.analyse`).
+    """
     rep = analyse(arm, samples=64)
     return [(i - 1, j - 1) for i, j, sense in rep.coaxial
             if j == i + 1 and sense > 0 and not (arm.periodic[i - 1] or arm.periodic[j - 1])]
 
 
 def position_free_joints(arm) -> np.ndarray:
-    """(dof,) bool: joints whose motion never moves the tool point (measured by
-    :func:`ik_nn.analysis.analyse`: zero position-Jacobian column at every sample)."""
+    """(dof,) bool: joints whose motion never moves the tool point.
+
+    Measured by :func:`ik_nn.analysis.analyse`: zero position-Jacobian column at every sample.
+    """
     free = np.zeros(arm.dof, dtype=bool)
     free[[i - 1 for i in analyse(arm, samples=64).no_position]] = True
     return free
@@ -63,8 +68,10 @@ def canonicalize(q, arm, position_only=None) -> np.ndarray:
 
 @dataclass
 class Dataset:
-    """features (N, F) float32, targets (N, M) float32, q (N, dof) canonical labels, T (N,4,4)
-    (kept only when asked: validation needs it for FK errors and the azimuth)."""
+    """features (N, F) float32, targets (N, M) float32, q (N, dof) canonical labels, T (N,4,4).
+
+    T is kept only when asked: validation needs it for FK errors and the azimuth.
+    """
 
     features: np.ndarray
     targets: np.ndarray
@@ -89,7 +96,7 @@ class Dataset:
 
 def make_dataset(arm, n: int, seed: int, position_only_fraction: float = 0.25,
                  keep_poses: bool = False) -> Dataset:
-    """n samples; a ``position_only_fraction`` of them are position-only (flag 0)."""
+    """N samples; a ``position_only_fraction`` of them are position-only (flag 0)."""
     rng = np.random.default_rng(seed)
     q = arm.random_q(n, rng)
     po = rng.random(n) < position_only_fraction

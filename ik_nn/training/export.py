@@ -22,7 +22,8 @@ def export_onnx(model, arm, path, command: str = "", extra: dict | None = None,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            model, (dummy,), str(path), input_names=[encoding.INPUT_NAME], output_names=[encoding.OUTPUT_NAME],
+            model, (dummy,), str(path), input_names=[encoding.INPUT_NAME],
+            output_names=[encoding.OUTPUT_NAME],
             dynamic_axes={encoding.INPUT_NAME: {0: "batch"}, encoding.OUTPUT_NAME: {0: "batch"}},
             opset_version=opset, dynamo=False,
         )
@@ -42,7 +43,8 @@ def check_onnx(path, model, n: int = 512, seed: int = 0, atol: float = 1e-3) -> 
 
     float32 kernels sum in different orders: a 256-wide trunk differs by up to ~3e-4 (ur5,
     measured). 1e-3 in the network's output units is still 100x below what a seed needs, and
-    far below any export bug (a wrong layer or layout is off by O(1))."""
+    far below any export bug (a wrong layer or layout is off by O(1)).
+    """
     import onnxruntime as ort
 
     rng = np.random.default_rng(seed)

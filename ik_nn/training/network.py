@@ -43,8 +43,11 @@ class IKNet(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, x, with_detached: bool = False):
-        """Raw outputs; with ``with_detached`` also the head applied to the trunk's features
-        cut from the graph (for the relaxed-WTA term of the non-winning hypotheses)."""
+        """Raw outputs; with ``with_detached`` also the head on the trunk's detached features.
+
+        The trunk's features are cut from the graph (for the relaxed-WTA term of the
+        non-winning hypotheses).
+        """
         h = self.trunk(x)
         out = self.head(h)
         if with_detached:
@@ -62,7 +65,8 @@ def build(arch: str, arm, K: int, hidden=None, activation: str = "silu") -> IKNe
 
 
 def joint_weights(arm, lever_fraction: float = 0.25, n: int = 256, seed: int = 0) -> np.ndarray:
-    """(dof,) weights making Σ w_j Δq_j² approximate the task-space error a joint error causes:
+    """(dof,) weights making Σ w_j Δq_j² approximate the task-space error a joint error causes.
+
     ``w_j = E|J_v,j|² / (lever_fraction·reach)² + E|J_ω,j|²`` over random configurations,
     normalised to mean 1 (1 rad of rotation error weighs as much as lever_fraction·reach of
     position error). Joints far from the tool (long lever arms) count more.

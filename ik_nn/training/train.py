@@ -177,7 +177,8 @@ def train(arm, cfg: TrainConfig, command: str = ""):
         if step < warm:
             return (step + 1) / warm
         t = min(1.0, max((step - warm) / max(1, total - warm), clock["frac"]))
-        return cfg.final_lr_fraction + (1 - cfg.final_lr_fraction) * 0.5 * (1 + math.cos(math.pi * t))
+        return (cfg.final_lr_fraction
+                + (1 - cfg.final_lr_fraction) * 0.5 * (1 + math.cos(math.pi * t)))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
 
@@ -229,11 +230,12 @@ def train(arm, cfg: TrainConfig, command: str = ""):
         run_steps = max(1, done)
         if rank == 0:
             m = evaluate(model, arm, val, lt)
-            row = {"epoch": epoch + 1, "lr": opt.param_groups[0]["lr"], "train_loss": run / run_steps,
-                   **m, "elapsed_s": time.perf_counter() - t0}
+            row = {"epoch": epoch + 1, "lr": opt.param_groups[0]["lr"],
+                   "train_loss": run / run_steps, **m, "elapsed_s": time.perf_counter() - t0}
             rows.append(row)
             if m["score"] < best:
-                best, best_state, best_epoch, bad = m["score"], copy.deepcopy(model.state_dict()), epoch + 1, 0
+                best, best_state, best_epoch, bad = (
+                    m["score"], copy.deepcopy(model.state_dict()), epoch + 1, 0)
             elif progress() >= 0.5:  # armed in the second half: at a high LR, noise is no verdict
                 bad += 1
             if csv_file:
