@@ -1,5 +1,7 @@
-"""Peer adapters (ik_nn.bench_peers) reproduce ik_nn's FK exactly; skipped only when the peer
-package is absent (``pip install .[bench]``)."""
+"""Peer adapters (ik_nn.bench.peers) reproduce ik_nn's FK exactly.
+
+Skipped only when the peer package is absent (``pip install .[bench]``).
+"""
 import numpy as np
 import pytest
 

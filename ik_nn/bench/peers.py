@@ -17,14 +17,16 @@ Settings (each peer's documented defaults, plus what a fair 1e-6 attempt needs):
 * ikpy ``Chain.inverse_kinematics_frame``: ``orientation_mode="all"`` (its default matches the
   position only), everything else default (``scipy.optimize.least_squares``, start at zero).
 
-Success is never taken from a peer's flag: the bench judges every answer by our own FK and
-:func:`ik_nn.kinematics.pose_error`.
+An adapter only turns a target pose into joint angles (``solve_one``); success is never taken
+from a peer: :func:`ik_nn.bench.judge.judge` judges every answer by our own FK.
 """
 from __future__ import annotations
 
 import importlib.util
 
 import numpy as np
+
+from ..kinematics import transform
 
 FK_TOL = 1e-12
 PEERS = {
@@ -40,32 +42,24 @@ class PeerUnsupported(RuntimeError):
 
 
 def installed(name) -> bool:
-    """Whether the peer's package can be imported."""
+    """Tell whether the peer's package can be imported."""
     return importlib.util.find_spec(PEERS[name][0]) is not None
 
 
 def _rz(t):
-    c, s = np.cos(t), np.sin(t)
-    T = np.eye(4)
-    T[:2, :2] = [[c, -s], [s, c]]
-    return T
+    return transform(rpy=(0.0, 0.0, t))
 
 
 def _rx(t):
-    c, s = np.cos(t), np.sin(t)
-    T = np.eye(4)
-    T[1:3, 1:3] = [[c, -s], [s, c]]
-    return T
+    return transform(rpy=(t, 0.0, 0.0))
 
 
 def _trans(x, y, z):
-    T = np.eye(4)
-    T[:3, 3] = (x, y, z)
-    return T
+    return transform(xyz=(x, y, z))
 
 
 def fixed_transforms(arm):
-    """The chain as ``F_0 · Rz(q_1) · F_1 · Rz(q_2) ⋯ Rz(q_n) · F_n``: (dof + 1) fixed (4, 4).
+    """Split the chain as ``F_0 · Rz(q_1) · F_1 ⋯ Rz(q_n) · F_n``: (dof + 1) fixed (4, 4).
 
     Standard DH (``A_i = Rz(θ_i + o_i) Tz(d_i) Tx(a_i) Rx(α_i)``) and modified DH
     (``A_i = Rx(α_i) Tx(a_i) Rz(θ_i + o_i) Tz(d_i)``), base and tool included, offsets o_i folded
@@ -85,7 +79,10 @@ def fixed_transforms(arm):
 
 
 def rpy_from_matrix(R):
-    """URDF fixed-axis roll, pitch, yaw with ``R = Rz(yaw) Ry(pitch) Rx(roll)``."""
+    """Return URDF fixed-axis (roll, pitch, yaw) radians of a (3, 3) rotation R.
+
+    ``R = Rz(yaw) Ry(pitch) Rx(roll)``; at gimbal lock the whole turn goes into yaw.
+    """
     pitch = np.arctan2(-R[2, 0], np.hypot(R[0, 0], R[1, 0]))
     if np.hypot(R[0, 0], R[1, 0]) < 1e-12:  # gimbal lock: put everything into yaw
         return np.array([0.0, pitch, np.arctan2(-R[0, 1], R[1, 1])])
@@ -93,6 +90,7 @@ def rpy_from_matrix(R):
 
 
 def _check_fk(arm, peer_fk, who, n=64, seed=7):
+    """Return the largest |peer FK - our FK| entry over n random q; PeerUnsupported if > FK_TOL."""
     q = arm.random_q(n, np.random.default_rng(seed))
     ours = arm.fk(q)
     theirs = np.array([peer_fk(qq) for qq in q])
@@ -125,10 +123,11 @@ class RtbPeer:
         _check_fk(arm, lambda q: self.robot.fkine(q).A, "rtb DHRobot.fkine")
 
     def fk(self, q):
+        """Return the peer's base→tool pose (4, 4), metres, of one q (dof,) radians."""
         return self.ets.eval(q)
 
     def solve_one(self, T):
-        """Joint angles (dof,) for one target pose (4, 4), cold start."""
+        """Solve one target pose (4, 4), metres, cold start; return joint angles (dof,) rad."""
         return np.asarray(self.ets.ik_LM(T, **self.settings).q, dtype=np.float64)
 
 
@@ -161,13 +160,15 @@ class IkpyPeer:
         self.fk_error = _check_fk(arm, self.fk, "ikpy")
 
     def _full(self, q):
+        """Return ikpy's joint vector (dof + 2,): the fixed origin and tool links around q."""
         return np.concatenate([[0.0], q, [0.0]])
 
     def fk(self, q):
+        """Return the peer's base→tool pose (4, 4), metres, of one q (dof,) radians."""
         return self.chain.forward_kinematics(self._full(q))
 
     def solve_one(self, T):
-        """Joint angles (dof,) for one target pose (4, 4), cold start (ikpy's default zeros)."""
+        """Solve one target pose (4, 4), metres, from ikpy's default zeros; return (dof,) rad."""
         import warnings
 
         with warnings.catch_warnings():
@@ -180,12 +181,12 @@ ADAPTERS = {"rtb_ik_LM": RtbPeer, "ikpy": IkpyPeer}
 
 
 def make_peer(name, arm):
-    """The adapter for peer ``name`` on ``arm`` (raises PeerUnsupported or ImportError)."""
+    """Build the adapter for peer ``name`` on ``arm`` (raises PeerUnsupported or ImportError)."""
     return ADAPTERS[name](arm)
 
 
 def versions():
-    """Installed peer versions, for the report."""
+    """Return {peer: installed version or None}, for the report."""
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}

@@ -1,8 +1,8 @@
-"""Report of ``ik-nn bench`` (issue #5): Markdown table, JSON, PNG plots, README section.
+"""The bench's written report: Markdown tables and text, the JSON file, the README section.
 
-Everything here works from the dictionary :func:`ik_nn.bench.compare` returns (per-target arrays
-under ``"_raw"`` are used for the plots and dropped from the JSON). matplotlib (Agg) is imported
-only when plots are drawn.
+Everything here renders the dictionary :func:`ik_nn.bench.methods.compare` returns (or the
+``--solver-only`` rows); it measures and judges nothing. Per-target arrays under ``"_raw"``
+are for :mod:`ik_nn.bench.plots` and are dropped from the JSON.
 """
 from __future__ import annotations
 
@@ -12,18 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .formatting import percent, rate, ratio, si
+from .judge import LOOSE, STRICT
+from .methods import COMPARE, LABELS, PEER_METHODS
+
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-PLOTS = ("errors.png", "latency.png", "arms.png")
-
-
-def _labels():
-    from .run import COMPARE
-
-    return {m: v[0] for m, v in COMPARE.items()}
 
 
 def json_ready(report):
-    """The report without the per-target arrays (``_raw``), numbers as plain floats."""
+    """Return the report without the per-target arrays (``_raw``), numbers as plain floats."""
     def clean(x):
         if isinstance(x, dict):
             return {k: clean(v) for k, v in x.items() if k != "_raw"}
@@ -37,6 +34,7 @@ def json_ready(report):
 
 
 def write_json(path, report):
+    """Write :func:`json_ready` of the report to path (folders created); return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(json_ready(report), indent=2) + "\n")
@@ -44,73 +42,61 @@ def write_json(path, report):
 
 
 # ---------------------------------------------------------------- Markdown
-def _pct(x):
-    if x == 1.0:
-        return "100 %"
-    if x >= 0.999:
-        return f"{100 * x:.2f} %"
-    return f"{100 * x:.1f} %"
+SOLVER_ONLY_HEAD = ("| arm | targets | success | failures | pos err p50 / p99 | rot err p50 / p99 "
+                    "| iters p50 | single p50 / p99 | batch | in limits |")
 
 
-def _si(x, unit):
-    """Compact engineering notation: 1.2e-08 m → '12 nm'."""
-    if not np.isfinite(x):
-        return "∞"
-    if x == 0:
-        return f"0 {unit}"
-    scales = [(1, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f")]
-    for s, p in scales:
-        if abs(x) >= s:
-            v = x / s
-            return f"{v:.3g} {p}{unit}"
-    return f"{x:.1e} {unit}"
-
-
-def _rate(x):
-    return f"{x:,.0f}"
-
-
-def _ratio(x):
-    return f"{x:.2g}×" if x < 10 else f"{x:,.0f}×"
+def solver_only_table(rows, title):
+    """Return the ``--solver-only`` report: a Markdown table of {arm: solver-only row}."""
+    lines = [f"### {title}", "", SOLVER_ONLY_HEAD, "|" + "---|" * 10]
+    for name, r in rows.items():
+        lines.append(
+            f"| {name} | {r['targets']} | {100 * r['success']:.2f} % | {r['failures']} "
+            f"| {r['pos_err_median']:.1e} / {r['pos_err_p99']:.1e} m "
+            f"| {r['rot_err_median']:.1e} / {r['rot_err_p99']:.1e} rad "
+            f"| {r['iterations_median']:.0f} "
+            f"| {r.get('latency_p50_us', float('nan')):.0f} / "
+            f"{r.get('latency_p99_us', float('nan')):.0f} µs "
+            f"| {r.get('batch_solves_per_s', float('nan')):,.0f} /s "
+            f"| {'yes' if r['within_limits'] else 'NO'} |")
+    return "\n".join(lines)
 
 
 def table(results):
-    """One Markdown table: every arm, every method, every figure of one run."""
-    labels = _labels()
+    """Return one Markdown table: every arm, every method, every figure of one run."""
     head = ("| arm | method | targets | success 1e-6 m & rad | success 1 mm & 1° "
             "| pos err p50 / p99 | rot err p50 / p99 | latency p50 / p99 | throughput "
             "| speed vs fastest peer (p50 / throughput) |")
     lines = [head, "|" + "---|" * 10]
     for arm, res in results.items():
         for method, r in res["rows"].items():
-            n = r["targets"] if r["targets"] == r["of"] else f"{r['targets']:,} of {r['of']:,}"
-            if isinstance(n, int):
-                n = f"{n:,}"
-            ratio = "—"
+            n = (f"{r['targets']:,}" if r["targets"] == r["of"]
+                 else f"{r['targets']:,} of {r['of']:,}")
+            vs_peer = "—"
             if "speedup_p50" in r:
-                ratio = f"{_ratio(r['speedup_p50'])} / {_ratio(r['throughput_ratio'])}"
-            lim = "" if r["within_limits"] == 1.0 else f" ({_pct(r['within_limits'])} in limits)"
+                vs_peer = f"{ratio(r['speedup_p50'])} / {ratio(r['throughput_ratio'])}"
+            lim = ("" if r["within_limits"] == 1.0
+                   else f" ({percent(r['within_limits'])} in limits)")
             lines.append(
-                f"| {arm} | {labels.get(method, method)} | {n} | "
-                f"**{_pct(r['success_1e-6'])}**{lim} | {_pct(r['success_1mm_1deg'])} | "
-                f"{_si(r['pos_err_median'], 'm')} / {_si(r['pos_err_p99'], 'm')} | "
-                f"{_si(r['rot_err_median'], 'rad')} / {_si(r['rot_err_p99'], 'rad')} | "
+                f"| {arm} | {LABELS.get(method, method)} | {n} | "
+                f"**{percent(r['success_1e-6'])}**{lim} | {percent(r['success_1mm_1deg'])} | "
+                f"{si(r['pos_err_median'], 'm')} / {si(r['pos_err_p99'], 'm')} | "
+                f"{si(r['rot_err_median'], 'rad')} / {si(r['rot_err_p99'], 'rad')} | "
                 f"{r['latency_p50_us']:,.0f} / {r['latency_p99_us']:,.0f} µs | "
-                f"{_rate(r['batch_solves_per_s'])} /s | {ratio} |")
+                f"{rate(r['batch_solves_per_s'])} /s | {vs_peer} |")
         for method, note in res["notes"].items():
-            lines.append(f"| {arm} | {labels.get(method, method)} | — | {note} "
+            lines.append(f"| {arm} | {LABELS.get(method, method)} | — | {note} "
                          "| | | | | | |")
     return "\n".join(lines)
 
 
-def verdict(results):
-    """Plain statements: is ik_nn NN + refine ahead of every peer on success and p50 latency?"""
-    labels = _labels()
+def against_peers(results):
+    """State, per arm and peer, whether ik_nn NN + refine is ahead on success and p50 latency."""
     out = []
     for arm, res in results.items():
         rows = res["rows"]
         ours = rows.get("nn_refine")
-        peers = [m for m in rows if m in ("rtb_ik_LM", "ikpy")]
+        peers = [m for m in rows if m in PEER_METHODS]
         if ours is None or not peers:
             out.append(f"- {arm}: no comparison (ik_nn NN + refine or peers not measured)")
             continue
@@ -118,15 +104,15 @@ def verdict(results):
             p = rows[m]
             s_us, s_p = ours["success_1e-6"], p["success_1e-6"]
             if s_us > s_p:
-                succ = f"ahead on success ({_pct(s_us)} vs {_pct(s_p)})"
+                succ = f"ahead on success ({percent(s_us)} vs {percent(s_p)})"
             elif s_us == s_p:
-                succ = f"tied on success ({_pct(s_us)} each)"
+                succ = f"tied on success ({percent(s_us)} each)"
             else:
-                succ = f"**behind** on success ({_pct(s_us)} vs {_pct(s_p)})"
+                succ = f"**behind** on success ({percent(s_us)} vs {percent(s_p)})"
             l_us, l_p = ours["latency_p50_us"], p["latency_p50_us"]
             lat = (f"{'ahead' if l_us < l_p else '**behind**'} on p50 latency "
-                   f"({l_us:,.0f} vs {l_p:,.0f} µs, {_ratio(l_p / l_us)})")
-            out.append(f"- {arm} vs {labels[m]}: {succ}; {lat}.")
+                   f"({l_us:,.0f} vs {l_p:,.0f} µs, {ratio(l_p / l_us)})")
+            out.append(f"- {arm} vs {LABELS[m]}: {succ}; {lat}.")
     return "\n".join(out)
 
 
@@ -141,7 +127,7 @@ THROUGHPUT_GOAL = 50_000.0  # solves/s
 
 
 def goals(results):
-    """One line per arm: the learned-IK goals met or **missed**, with the measured values."""
+    """Check the learned-IK goals: one line per arm, each goal met or **missed**, with values."""
     out = []
     for arm, res in results.items():
         rows = res["rows"]
@@ -155,11 +141,11 @@ def goals(results):
             return ok
 
         check(ours["success_1e-6"] >= SUCCESS_GOAL and ours["within_limits"] == 1.0,
-              f"success {_pct(ours['success_1e-6'])} (≥ {_pct(SUCCESS_GOAL)}), "
-              f"{_pct(ours['within_limits'])} within limits")
+              f"success {percent(ours['success_1e-6'])} (≥ {percent(SUCCESS_GOAL)}), "
+              f"{percent(ours['within_limits'])} within limits")
         if basin is not None:
             check(basin["success_1e-6"] >= BASIN_GOAL,
-                  f"basin {_pct(basin['success_1e-6'])} (≥ {_pct(BASIN_GOAL)})")
+                  f"basin {percent(basin['success_1e-6'])} (≥ {percent(BASIN_GOAL)})")
         if net is not None and arm in NETWORK_GOALS:
             gp, gr = NETWORK_GOALS[arm]
             check(net["pos_err_median"] <= gp and net["rot_err_median"] <= gr,
@@ -171,16 +157,17 @@ def goals(results):
               f"latency {p50:,.0f} / {p99:,.0f} µs (≤ {LATENCY_GOAL_US[0]:g} / "
               f"{LATENCY_GOAL_US[1]:g})")
         check(ours["batch_solves_per_s"] >= THROUGHPUT_GOAL,
-              f"throughput {_rate(ours['batch_solves_per_s'])}/s for N = {ours['targets']:,} "
-              f"(≥ {_rate(THROUGHPUT_GOAL)})")
+              f"throughput {rate(ours['batch_solves_per_s'])}/s for N = {ours['targets']:,} "
+              f"(≥ {rate(THROUGHPUT_GOAL)})")
         out.append(f"- {arm}: " + "; ".join(parts) + ".")
     return "\n".join(out)
 
 
 def section(report, assets="docs/bench"):
-    """The generated Markdown (table, verdict, plots, machine, date, command)."""
-    from .run import COMPARE, LOOSE, STRICT
+    """Return the generated Markdown: machine, command, table, verdicts, goals, plots.
 
+    assets: the folder of the PNGs, relative to the Markdown file the section goes into.
+    """
     m = report["machine"]
     load = m.get("loadavg_start"), m.get("loadavg_end")
     peers = ", ".join(f"{k} {v}" for k, v in report.get("peer_versions", {}).items() if v)
@@ -202,7 +189,7 @@ def section(report, assets="docs/bench"):
         "",
         "ik_nn NN + refine against each peer:",
         "",
-        verdict(report["results"]),
+        against_peers(report["results"]),
         "",
         "Learned-IK goals (ik_nn NN + refine; basin = hypotheses refined without restarts; "
         "network alone = best hypothesis after FK):",
@@ -219,7 +206,7 @@ def section(report, assets="docs/bench"):
 
 
 def replace_section(path, text):
-    """Replace what lies between the bench markers in ``path``; False if they are absent."""
+    """Replace what lies between the bench markers in ``path``; return False if they are absent."""
     path = Path(path)
     doc = path.read_text()
     if START not in doc or END not in doc or doc.index(START) > doc.index(END):
@@ -227,111 +214,3 @@ def replace_section(path, text):
     pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
     path.write_text(pattern.sub(lambda _: f"{START}\n{text}\n{END}", doc, count=1))
     return True
-
-
-# ---------------------------------------------------------------- plots
-def _colors():
-    from .run import COMPARE
-
-    cmap = ["#1f77b4", "#17becf", "#aec7e8", "#2ca02c", "#ff7f0e", "#ffbb78", "#d62728",
-            "#9467bd"]
-    return {m: cmap[i % len(cmap)] for i, m in enumerate(COMPARE)}
-
-
-def joint_points(arm, q):
-    """(dof + 2, 3) points of the stick figure: base, each joint's origin, the tool point."""
-    from ..kinematics import chain_one
-
-    R, p = np.empty((3, 3)), np.empty(3)
-    axes, origins = np.empty((arm.dof, 3)), np.empty((arm.dof, 3))
-    chain_one(np.ascontiguousarray(q, dtype=np.float64), arm.dh, arm.convention_id, arm.base,
-              arm.tool, R, p, axes, origins)
-    return np.vstack([arm.base[:3, 3], origins, p])
-
-
-def plots(results, outdir, dpi=80):
-    """errors.png, latency.png, arms.png in outdir; returns the file names written."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .run import make_targets
-    from ..arm import load_arm
-
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    labels, colors = _labels(), _colors()
-    arms = list(results)
-    na = len(arms)
-
-    # error histograms (log x), position and rotation
-    fig, ax = plt.subplots(2, na, figsize=(3.6 * na, 5.4), squeeze=False)
-    bins = np.linspace(-17, 0, 69)
-    for j, arm in enumerate(arms):
-        for i, (key, unit) in enumerate((("pos_err", "m"), ("rot_err", "rad"))):
-            a = ax[i, j]
-            for m, r in results[arm]["rows"].items():
-                e = np.clip(r["_raw"][key], 1e-17, 1.0)
-                a.hist(np.log10(e), bins=bins, histtype="step", color=colors[m],
-                       label=labels[m], density=True)
-            a.axvline(-6, color="k", lw=0.6, ls="--")
-            a.set_xlabel(f"log10 {key.split('_')[0]} error ({unit})")
-            a.set_yticks([])
-            if i == 0:
-                a.set_title(arm)
-    ax[0, 0].legend(fontsize=6, loc="upper left")
-    fig.suptitle("Task-space error per target (dashed: 1e-6 success threshold)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(outdir / "errors.png", dpi=dpi)
-    plt.close(fig)
-
-    # latency CDFs (single query)
-    fig, ax = plt.subplots(1, na, figsize=(3.6 * na, 3.2), squeeze=False)
-    for j, arm in enumerate(arms):
-        a = ax[0, j]
-        for m, r in results[arm]["rows"].items():
-            lat = np.sort(r["_raw"]["latency_s"]) * 1e6
-            a.plot(lat, np.arange(1, lat.size + 1) / lat.size, color=colors[m], label=labels[m])
-        a.set_xscale("log")
-        a.set_xlabel("single-query latency (µs)")
-        a.set_title(arm)
-        a.grid(alpha=0.3)
-    ax[0, 0].set_ylabel("fraction of queries")
-    ax[0, 0].legend(fontsize=6, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(outdir / "latency.png", dpi=dpi)
-    plt.close(fig)
-
-    # the arm at a few solved targets (ik_nn NN + refine's answers)
-    fig = plt.figure(figsize=(3.6 * na, 3.6))
-    for j, name in enumerate(arms):
-        a = fig.add_subplot(1, na, j + 1, projection="3d")
-        rows = results[name]["rows"]
-        method = "nn_refine" if "nn_refine" in rows else next(iter(rows), None)
-        if method is None:
-            continue
-        arm = load_arm(name)
-        raw = rows[method]["_raw"]
-        solved = np.flatnonzero(raw["strict"])[:3]
-        _, T = make_targets(arm, int(solved.max()) + 1 if solved.size else 1)
-        pts_all = []
-        for k, idx in enumerate(solved):
-            pts = joint_points(arm, raw["q"][idx])
-            pts_all.append(pts)
-            c = f"C{k}"
-            a.plot(*pts.T, "-o", color=c, ms=3, lw=2)
-            a.scatter(*T[idx, :3, 3], marker="*", s=80, color=c, edgecolor="k")
-        if pts_all:
-            P = np.vstack(pts_all)
-            mid, half = P.mean(axis=0), max(np.ptp(P, axis=0).max() / 2, 1e-3)
-            a.set_xlim(mid[0] - half, mid[0] + half)
-            a.set_ylim(mid[1] - half, mid[1] + half)
-            a.set_zlim(mid[2] - half, mid[2] + half)
-        a.set_title(f"{name}: {labels[method]}", fontsize=8)
-        a.tick_params(labelsize=6)
-    fig.suptitle("Solved targets (stars) and the arm reaching them", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(outdir / "arms.png", dpi=dpi)
-    plt.close(fig)
-    return list(PLOTS)

@@ -27,12 +27,17 @@ from pathlib import Path
 
 import numpy as np
 
+from .results import percentile
+from .targets import stream_targets
+
 TARGET_P50_MS, TARGET_P99_MS = 1.0, 5.0
 
 
 def add_arguments(parser):
-    """Add the bench's options to ``parser`` (or an argument group of ``ik-nn bench``'s parser);
-    an option string the parser already has (``--json``) is shared, not added twice."""
+    """Add the bench's options to ``parser`` or an argument group of ``ik-nn bench``'s parser.
+
+    An option string the parser already has (``--json``) is shared, not added twice.
+    """
     import argparse
 
     def add(*names, **kw):
@@ -64,7 +69,7 @@ def add_arguments(parser):
 
 
 def rss_mib(pid: int) -> float:
-    """Resident set size of a process, MiB (Linux /proc)."""
+    """Return the resident set size of a process, MiB (Linux /proc); NaN if unknown."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -74,19 +79,8 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def _target_poses(arm, n: int, kind: str, rate: float, rng) -> np.ndarray:
-    if kind == "random":
-        return arm.fk(arm.random_q(n, rng))
-    from ..ros.target_publisher import curve_period, joint_curve
-
-    period = curve_period(arm, 10.0, 0.4)
-    phase = rng.uniform(0, 2 * np.pi, arm.dof)
-    t = np.arange(n) / rate
-    q = np.array([joint_curve(arm, ti, period, 0.4, phase) for ti in t])
-    return arm.fk(q)
-
-
 def _stop(proc, timeout=15.0):
+    """Stop a child process: SIGINT, then kill after ``timeout`` seconds."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
         try:
@@ -98,25 +92,26 @@ def _stop(proc, timeout=15.0):
 
 def measure(arm="ur5", model="bundled", rate=1000.0, duration=60.0, warmup=2.0,
             targets="path", feedback=False, timeout=0.02, profile=None, log=print) -> dict:
-    """Run the bench; returns a dict of the results (see the module docstring)."""
+    """Run the bench; return a dict of the results (see the module docstring)."""
     from ..ros.bringup import ros_environment
 
     ros_environment()
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
+    from geometry_msgs.msg import PoseStamped
     from rclpy.qos import QoSProfile
     from sensor_msgs.msg import JointState
 
-    from ..ros import conversions as rc
     from ..arm import load_arm
-    from ..ros.common import make_executor
     from ..resources import config_path
+    from ..ros import conversions as rc
+    from ..ros.common import make_executor
 
     arm_obj = load_arm(arm)
     ns = f"/ik_bench_{os.getpid()}"
     n_warm, n_meas = int(round(warmup * rate)), int(round(duration * rate))
     n = n_warm + n_meas
-    poses = _target_poses(arm_obj, n, targets, rate, np.random.default_rng(0))
+    poses = stream_targets(arm_obj, n, targets, rate, np.random.default_rng(0))
     prof = ["-m", "cProfile", "-o", str(profile)] if profile else []
     cmd = [sys.executable, *prof, "-m", "ik_nn.ros.ik_node", "--ros-args", "-r", f"__ns:={ns}",
            "--params-file", str(config_path("ik_nn.yaml")), "-p", f"arm:={arm}",
@@ -168,7 +163,7 @@ def measure(arm="ur5", model="bundled", rate=1000.0, duration=60.0, warmup=2.0,
     deep = QoSProfile(depth=max(1000, int(rate)))
     node.create_subscription(JointState, f"{ns}/joint_command", on_command, deep)
     node.create_subscription(DiagnosticArray, f"{ns}/ik_status", on_status, deep)
-    pub = node.create_publisher(rc_pose_type(), f"{ns}/target_pose", deep)
+    pub = node.create_publisher(PoseStamped, f"{ns}/target_pose", deep)
     results = {}
     try:
         deadline = time.monotonic() + 120.0
@@ -216,17 +211,19 @@ def measure(arm="ur5", model="bundled", rate=1000.0, duration=60.0, warmup=2.0,
         answered = got_status[m] | (got_cmd[m] > 0)
         lat = (got_cmd[m][got_cmd[m] > 0] - sent[m][got_cmd[m] > 0]) * 1e-6
         send_gap = np.diff(sent[m]) * 1e-6
+        node_solved_ms = node_ms[m][np.isfinite(node_ms[m])]
         results = {
             "arm": arm_obj.name, "model": model, "targets": targets, "feedback": feedback,
             "rate_hz": rate, "duration_s": duration, "measured": n_meas,
             "answered": int(answered.sum()), "lost": int(n_meas - answered.sum()),
             "solved": int(solved[m].sum()), "commands": int((got_cmd[m] > 0).sum()),
             "superseded": int(superseded[m].sum()),
-            "node_time_ms": {"p50": _p(node_ms[m][np.isfinite(node_ms[m])], 50),
-                             "p99": _p(node_ms[m][np.isfinite(node_ms[m])], 99)},
-            "latency_ms": {"p50": _p(lat, 50), "p90": _p(lat, 90), "p99": _p(lat, 99),
+            "node_time_ms": {"p50": percentile(node_solved_ms, 50),
+                             "p99": percentile(node_solved_ms, 99)},
+            "latency_ms": {"p50": percentile(lat, 50), "p90": percentile(lat, 90),
+                           "p99": percentile(lat, 99),
                            "max": float(lat.max()) if lat.size else float("nan")},
-            "publish_gap_ms": {"p50": _p(send_gap, 50), "p99": _p(send_gap, 99)},
+            "publish_gap_ms": {"p50": percentile(send_gap, 50), "p99": percentile(send_gap, 99)},
             "achieved_rate_hz": float(n_meas / max((sent[n - 1] - sent[n_warm]) * 1e-9, 1e-9)),
             "node_rss_mib": {"start": mem.get("start"), "end": mem.get("end")},
         }
@@ -238,19 +235,15 @@ def measure(arm="ur5", model="bundled", rate=1000.0, duration=60.0, warmup=2.0,
     return results
 
 
-def rc_pose_type():
-    from geometry_msgs.msg import PoseStamped
-
-    return PoseStamped
-
-
-def _p(x, q):
-    return float(np.percentile(x, q)) if len(x) else float("nan")
+def targets_met(r: dict) -> bool:
+    """Tell whether a run met p50 ≤ TARGET_P50_MS, p99 ≤ TARGET_P99_MS and lost nothing."""
+    lat = r["latency_ms"]
+    return lat["p50"] <= TARGET_P50_MS and lat["p99"] <= TARGET_P99_MS and r["lost"] == 0
 
 
 def report(r: dict) -> str:
+    """Return the results of :func:`measure` as a few lines of text."""
     lat, mem = r["latency_ms"], r["node_rss_mib"]
-    ok = (lat["p50"] <= TARGET_P50_MS and lat["p99"] <= TARGET_P99_MS and r["lost"] == 0)
     return "\n".join([
         f"ROS end-to-end bench: {r['arm']} model={r['model']} targets={r['targets']} "
         f"feedback={r['feedback']} at {r['rate_hz']:g} Hz (achieved {r['achieved_rate_hz']:.0f}) "
@@ -265,11 +258,12 @@ def report(r: dict) -> str:
         f"  ik_node RSS: {mem['start']:.1f} MiB after warm-up, {mem['end']:.1f} MiB at the end "
         f"({mem['end'] - mem['start']:+.1f} MiB)",
         f"  target p50 <= {TARGET_P50_MS:g} ms, p99 <= {TARGET_P99_MS:g} ms, 0 lost: "
-        + ("met" if ok else "NOT met"),
+        + ("met" if targets_met(r) else "NOT met"),
     ])
 
 
 def run(args) -> int:
+    """Run ``ik-nn bench --ros`` from parsed arguments; return the exit code."""
     try:
         r = measure(arm=args.arm, model=args.model, rate=args.rate, duration=args.duration,
                     warmup=args.warmup, targets=args.stream, feedback=args.feedback,
@@ -280,12 +274,11 @@ def run(args) -> int:
     print(report(r))
     if getattr(args, "json", None):
         Path(args.json).write_text(json.dumps(r, indent=2))
-    met = (r["latency_ms"]["p50"] <= TARGET_P50_MS and r["latency_ms"]["p99"] <= TARGET_P99_MS
-           and r["lost"] == 0)
-    return 1 if args.check and not met else 0
+    return 1 if args.check and not targets_met(r) else 0
 
 
 def main(argv=None) -> int:
+    """Run the bench as ``python -m ik_nn.bench.ros_latency``."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m ik_nn.bench.ros_latency",

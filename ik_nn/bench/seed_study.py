@@ -22,13 +22,16 @@ deck's numbers beside ours, not to rank solvers.
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 
 from ..arm import load_arm
-from ..kinematics import pose_error
 from ..resources import model_path
+from .formatting import percent
+from .judge import judge
+from .methods import SolverRun, time_interleaved
+from .results import latency_ms_view, summary, task_space_view
+from .targets import make_targets
 
 STUDY_SEED = 777_000_001  # targets unseen by every training run (those use small seeds)
 THRESHOLDS = (0.5, 0.01, 1e-6)
@@ -45,7 +48,11 @@ DECK_NN_MS = 0.19
 
 
 def joint_accuracy(arm, q_hat, q_true, thresholds=THRESHOLDS):
-    """{threshold: fraction of rows with every joint within threshold} (periodic wrapped)."""
+    """Score the deck's joint-space metric of answers q_hat against q_true, both (n, dof) rad.
+
+    Returns {threshold: fraction of rows whose every joint is within threshold rad}; periodic
+    joints are compared modulo 2π.
+    """
     d = q_hat - q_true
     per = arm.periodic
     d[:, per] = np.remainder(d[:, per] + np.pi, 2 * np.pi) - np.pi
@@ -53,104 +60,83 @@ def joint_accuracy(arm, q_hat, q_true, thresholds=THRESHOLDS):
     return {thr: float((worst < thr).mean()) for thr in thresholds}
 
 
-def task_space(pe, re):
-    """Medians and success rates of position (m) and rotation (rad) errors."""
-    return {
-        "pos_err_median_mm": float(np.median(pe) * 1e3),
-        "rot_err_median_deg": float(np.degrees(np.median(re))),
-        "success_1mm_1deg": float(((pe <= 1e-3) & (re <= np.radians(1))).mean()),
-        "success_1e-6": float(((pe <= 1e-6) & (re <= 1e-6)).mean()),
-    }
-
-
 def network_row(arm, model, q, T):
-    """Deck metric and task-space errors of a network's answer (no refinement)."""
+    """Measure a network's answer alone (no refinement) on targets T (n, 4, 4), metres.
+
+    q (n, dof) radians: the configurations T was made from (for the deck's metric).
+    """
     from ..solver import IKSolver
 
-    res = IKSolver(arm, model=model, refine=False).solve(T)
-    return {"joint_accuracy": joint_accuracy(arm, res.q.copy(), q),
-            **task_space(res.pos_err, res.rot_err)}
+    answers = IKSolver(arm, model=model, refine=False).solve(T).q
+    row = summary(judge(arm, T, answers))
+    return {"joint_accuracy": joint_accuracy(arm, answers, q), **task_space_view(row)}
 
 
-def refined_row(arm, q, T, single=1000):
-    """Network + LM, no seed: success at 1e-6 and single-query latency."""
+def refined_row(arm, T, single=1000):
+    """Measure network + LM, no seed, on targets T (n, 4, 4): success and single-query latency."""
     from ..solver import IKSolver
 
-    solver = IKSolver(arm)
-    solver.solve(T[:2])
-    res = solver.solve(T)
-    lat = np.empty(min(single, len(T)))
-    for i in range(lat.size):
-        t0 = time.perf_counter()
-        solver.solve(T[i])
-        lat[i] = time.perf_counter() - t0
-    pe, re = pose_error(T, arm.fk(res.q))
-    return {
-        **task_space(pe, re),
-        "within_limits": bool(arm.within_limits(res.q).all()),
-        "latency_p50_ms": float(np.percentile(lat, 50) * 1e3),
-        "latency_p99_ms": float(np.percentile(lat, 99) * 1e3),
-    }
+    run = SolverRun(IKSolver(arm), T, single)
+    time_interleaved([run])
+    row = summary(judge(arm, T, run.q), run.lat)
+    return {**task_space_view(row), "within_limits": row["within_limits"] == 1.0,
+            **latency_ms_view(row)}
 
 
 def lm_only_latency(arm, T, single=1000):
-    """The honest version of the deck's DLS baseline: our LM from mid-limits + restarts."""
+    """Measure the honest version of the deck's DLS baseline: our LM from mid-limits + restarts.
+
+    T (n, 4, 4) targets, metres; the first ``single`` are solved one query each, timed and
+    judged.
+    """
     from ..solver import IKSolver
 
-    solver = IKSolver(arm, model=None)
-    solver.solve(T[:2])
-    lat = np.empty(min(single, len(T)))
-    ok = 0
-    for i in range(lat.size):
-        t0 = time.perf_counter()
-        ok += bool(solver.solve(T[i]).success[0])
-        lat[i] = time.perf_counter() - t0
-    return {"latency_p50_ms": float(np.percentile(lat, 50) * 1e3),
-            "latency_p99_ms": float(np.percentile(lat, 99) * 1e3),
-            "success_1e-6": ok / lat.size}
+    run = SolverRun(IKSolver(arm, model=None), T, single)
+    time_interleaved([run])
+    row = summary(judge(arm, T[:run.lat.size], run.single_q), run.lat)
+    return {**latency_ms_view(row), "success_1e-6": row["success_1e-6"]}
 
 
 def run_study(n=10000, single=1000):
+    """Redo every experiment on n fresh targets; time the first ``single`` one query each."""
     rows = []
     for name, label, deck in EXPERIMENTS:
         arm = load_arm(name)
-        q = arm.random_q(n, np.random.default_rng(STUDY_SEED))
-        T = arm.fk(q)
+        q, T = make_targets(arm, n, seed=STUDY_SEED)
         plain = model_path(f"plain/{name}.onnx")
         row = {"arm": name, "label": label, "targets": n, "deck": deck,
                "plain": network_row(arm, plain, q, T) if plain.is_file() else None,
                "ik_nn": network_row(arm, "bundled", q, T),
-               "ik_nn_refined": refined_row(arm, q, T, single)}
+               "ik_nn_refined": refined_row(arm, T, single)}
         if name == "rrrrrr":
             row["lm_only"] = lm_only_latency(arm, T, single)
         rows.append(row)
     return rows
 
 
-def _pct(x):
-    return "—" if x is None else f"{100 * x:.2f} %"
-
-
-def format_study(rows):
-    out = ["### The seed deck's experiments, redone", "",
-           "Joint-space accuracy (the deck's metric: every joint within the threshold of the "
-           "sampled configuration):", "",
-           "| experiment | threshold | deck (plain MLP) | plain MLP, our pipeline | ik_nn network |",
+def joint_space_table(rows):
+    """Return the deck's metric as Markdown lines: deck, plain MLP and ik_nn per threshold."""
+    out = ["| experiment | threshold | deck (plain MLP) | plain MLP, our pipeline "
+           "| ik_nn network |",
            "|---|---|---|---|---|"]
     for r in rows:
         for thr in THRESHOLDS:
             deck = r["deck"].get(thr)
             plain = r["plain"]["joint_accuracy"][thr] if r["plain"] else None
             out.append(f"| {r['label']} | {thr:g} rad | "
-                       f"{'—' if deck is None else f'{deck:.2f} %'} | {_pct(plain)} | "
-                       f"{_pct(r['ik_nn']['joint_accuracy'][thr])} |")
-    out += ["", "Task space (what a pose target needs), same targets:", "",
-            "| experiment | method | median pos err | median rot err | ≤ 1 mm & 1° "
-            "| ≤ 1e-6 m & 1e-6 rad | single-query p50 / p99 |",
-            "|---|---|---|---|---|---|---|"]
+                       f"{'—' if deck is None else f'{deck:.2f} %'} | {percent(plain, 2)} | "
+                       f"{percent(r['ik_nn']['joint_accuracy'][thr], 2)} |")
+    return out
+
+
+def task_space_table(rows):
+    """Return the task-space truth as Markdown lines: errors, success and latency per method."""
+    out = ["| experiment | method | median pos err | median rot err | ≤ 1 mm & 1° "
+           "| ≤ 1e-6 m & 1e-6 rad | single-query p50 / p99 |",
+           "|---|---|---|---|---|---|---|"]
+    methods = (("plain", "plain MLP alone"), ("ik_nn", "ik_nn network alone"),
+               ("ik_nn_refined", "ik_nn network + LM"))
     for r in rows:
-        methods = (("plain", "plain MLP alone"), ("ik_nn", "ik_nn network alone"),
-                   ("ik_nn_refined", "ik_nn network + LM"))
         for key, label in methods:
             v = r[key]
             if v is None:
@@ -158,20 +144,32 @@ def format_study(rows):
             lat = (f"{v['latency_p50_ms']:.3f} / {v['latency_p99_ms']:.3f} ms"
                    if "latency_p50_ms" in v else "—")
             out.append(f"| {r['label']} | {label} | {v['pos_err_median_mm']:.3g} mm | "
-                       f"{v['rot_err_median_deg']:.3g}° | {_pct(v['success_1mm_1deg'])} | "
-                       f"{_pct(v['success_1e-6'])} | {lat} |")
+                       f"{v['rot_err_median_deg']:.3g}° | {percent(v['success_1mm_1deg'], 2)} | "
+                       f"{percent(v['success_1e-6'], 2)} | {lat} |")
+    return out
+
+
+def format_study(rows):
+    """Return the study as Markdown: the deck's metric, then the task-space truth."""
     six = next(r for r in rows if r["arm"] == "rrrrrr")
-    lm = six["lm_only"]
-    out += ["", f"6-DOF timing: the deck's DLS took {DECK_DLS_MS} ms per solve and never "
-            f"converged (a wrong Jacobian column); its network took {DECK_NN_MS} ms at 48.57 % "
-            f"within 0.5 rad. Our LM alone from mid-limits with restarts: p50 "
-            f"{lm['latency_p50_ms']:.3f} ms, {_pct(lm['success_1e-6'])} at 1e-6; network + LM: "
-            f"p50 {six['ik_nn_refined']['latency_p50_ms']:.3f} ms, "
-            f"{_pct(six['ik_nn_refined']['success_1e-6'])} at 1e-6."]
-    return "\n".join(out)
+    lm, refined = six["lm_only"], six["ik_nn_refined"]
+    return "\n".join([
+        "### The seed deck's experiments, redone", "",
+        "Joint-space accuracy (the deck's metric: every joint within the threshold of the "
+        "sampled configuration):", "",
+        *joint_space_table(rows),
+        "", "Task space (what a pose target needs), same targets:", "",
+        *task_space_table(rows),
+        "", f"6-DOF timing: the deck's DLS took {DECK_DLS_MS} ms per solve and never "
+        f"converged (a wrong Jacobian column); its network took {DECK_NN_MS} ms at 48.57 % "
+        f"within 0.5 rad. Our LM alone from mid-limits with restarts: p50 "
+        f"{lm['latency_p50_ms']:.3f} ms, {percent(lm['success_1e-6'], 2)} at 1e-6; "
+        f"network + LM: p50 {refined['latency_p50_ms']:.3f} ms, "
+        f"{percent(refined['success_1e-6'], 2)} at 1e-6."])
 
 
 def run(args) -> int:
+    """Run ``ik-nn bench --seed-study`` (--targets, --single, --json); return the exit code."""
     rows = run_study(n=args.targets or 10000, single=args.single or 1000)
     print(format_study(rows))
     if getattr(args, "json", None):
