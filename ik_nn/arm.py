@@ -70,7 +70,7 @@ class Arm:
         return self.dh.shape[0]
 
     @cached_property
-    def chain(self) -> np.ndarray:
+    def chain(self) -> bytes:
         """The packed ``Chain`` record the compiled kernels read (see :mod:`ik_nn.contract`)."""
         spec = kinematics.dh_chain(self.dh, self.convention, self.base, self.tool)
         return kinematics.pack_chain(spec, self.lower, self.upper, self.periodic, self.reach)

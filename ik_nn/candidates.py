@@ -35,7 +35,7 @@ from .lm import MAX_STEP
 
 def settings(*, pos_tol: float, rot_tol: float, max_iterations: int, max_restarts: int,
              timeout: float, branch_tol: float, continuity_tol: float, random_seed: int,
-             position_only: bool) -> np.ndarray:
+             position_only: bool) -> bytes:
     """The kernels' ``Settings`` record (:mod:`ik_nn.contract`) for one solver and mode."""
     return pack(SETTINGS, pos_tol=pos_tol, rot_tol=rot_tol, branch_tol=branch_tol,
                 continuity_tol=continuity_tol, timeout=timeout, max_step=MAX_STEP,
@@ -66,4 +66,4 @@ def solve(chain, settings, T, H, seeds, result, stage: int = 0, need=None) -> in
     need more; ``stage`` 2 runs steps 2-5 on such targets, resuming from step 1's answer in
     ``result``. So a caller runs the network only where the seed was not enough.
     """
-    return _kernels.solve(chain, settings, T, H, seeds, result, stage=stage, need=need)
+    return _kernels.solve(chain, settings, T, H, seeds, result, stage, need)

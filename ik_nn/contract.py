@@ -41,8 +41,11 @@ SETTINGS = _dtype("Settings")
 NETWORK = _dtype("Network")
 
 
-def pack(dtype: np.dtype, **values) -> np.ndarray:
-    """A 0-d record of ``dtype`` with the given fields set (others zero), read-only.
+def pack(dtype: np.dtype, **values) -> bytes:
+    """The bytes of a record of ``dtype`` with the given fields set (others zero).
+
+    Immutable bytes are what the kernels read (the cheapest buffer to hand over: a
+    single-target solve makes several calls); :func:`read` shows the fields again.
 
     Array fields take a sequence no longer than the field, written from the front; every
     field of the record must be given, so a field added to contract.h cannot go unset.
@@ -61,5 +64,9 @@ def pack(dtype: np.dtype, **values) -> np.ndarray:
             rec[name][:flat.size] = flat
         else:
             rec[name] = value
-    rec.setflags(write=False)
-    return rec
+    return rec.tobytes()
+
+
+def read(dtype: np.dtype, record: bytes) -> np.ndarray:
+    """The fields of a packed record, as a read-only numpy record (``read(CHAIN, c)["dof"]``)."""
+    return np.frombuffer(record, dtype=dtype)[0]

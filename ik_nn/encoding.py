@@ -297,7 +297,7 @@ def check_metadata(meta: dict, arm, where: str) -> int:
     return K
 
 
-def network_record(arm, K: int) -> np.ndarray:
+def network_record(arm, K: int) -> bytes:
     """The kernels' ``Network`` record (:mod:`ik_nn.contract`).
 
     What the compiled twins of :func:`encode_pose` and :func:`decode` need for ``arm`` and K

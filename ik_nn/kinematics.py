@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _kernels
-from .contract import CHAIN, MAX_DOF, pack
+from .contract import CHAIN, MAX_DOF, pack, read
 
 CONVENTIONS = ("standard", "modified")
 REVOLUTE, PRISMATIC = 0, 1
@@ -107,7 +107,7 @@ def _rot_z(theta: float) -> np.ndarray:
     return T
 
 
-def pack_chain(spec: ChainSpec, lower, upper, periodic, reach: float) -> np.ndarray:
+def pack_chain(spec: ChainSpec, lower, upper, periodic, reach: float) -> bytes:
     """The kernels' ``Chain`` record for ``spec`` with limits (dof,) and reach (m)."""
     dof = spec.dof
     if not 1 <= dof <= MAX_DOF:
@@ -138,6 +138,11 @@ def pack_chain(spec: ChainSpec, lower, upper, periodic, reach: float) -> np.ndar
 
 
 # ---------------------------------------------------------------------- evaluating it
+def dof_of(chain: bytes) -> int:
+    """Number of joints of a packed ``Chain`` record."""
+    return int(read(CHAIN, chain)["dof"])
+
+
 def as_joints(q, dof: int) -> np.ndarray:
     """(N, dof) contiguous float64 of q given as (N, dof) or (dof,)."""
     q = np.asarray(q, dtype=np.float64)
@@ -159,7 +164,7 @@ def as_poses(T) -> np.ndarray:
 
 def fk(chain, q) -> np.ndarray:
     """Tool poses (N, 4, 4), metres, for q (N, dof) or (dof,) of the packed ``chain``."""
-    q2 = as_joints(q, int(chain["dof"]))
+    q2 = as_joints(q, dof_of(chain))
     out = np.empty((q2.shape[0], 4, 4))
     _kernels.fk(chain, q2, out)
     return out
@@ -167,7 +172,7 @@ def fk(chain, q) -> np.ndarray:
 
 def jacobian(chain, q) -> np.ndarray:
     """Geometric Jacobians (N, 6, dof), rows [v; ω] in the base frame."""
-    q2 = as_joints(q, int(chain["dof"]))
+    q2 = as_joints(q, dof_of(chain))
     out = np.empty((q2.shape[0], 6, q2.shape[1]))
     _kernels.jacobian(chain, q2, out=out)
     return out
@@ -178,7 +183,7 @@ def joint_axes(chain, q):
 
     Returns ``(axes, origins)``, both (N, dof, 3), origins in metres.
     """
-    q2 = as_joints(q, int(chain["dof"]))
+    q2 = as_joints(q, dof_of(chain))
     axes = np.empty((q2.shape[0], q2.shape[1], 3))
     origins = np.empty_like(axes)
     _kernels.jacobian(chain, q2, axes=axes, origins=origins)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _kernels
+from .contract import CHAIN, read
 
 MAX_STEP = 0.5  # rad (or m): largest joint change of one step (near singularities GN steps
 #                 explode); packed into the Settings record by ik_nn.candidates
@@ -48,8 +49,9 @@ def refine(chain, settings, T, q0) -> Attempt:
     With a packed ``Chain`` and ``Settings`` (:mod:`ik_nn.contract`). q0 is clipped into the
     limits first.
     """
-    q = np.clip(np.asarray(q0, dtype=np.float64), chain["lower"][:q0.shape[0]],
-                chain["upper"][:q0.shape[0]])
+    fields = read(CHAIN, chain)
+    q0 = np.asarray(q0, dtype=np.float64)
+    q = np.clip(q0, fields["lower"][:q0.shape[0]], fields["upper"][:q0.shape[0]])
     T = np.ascontiguousarray(T, dtype=np.float64)
     ok, pe, re, cost, it = _kernels.lm(chain, settings, T, q)
     return Attempt(q, bool(ok), pe, re, cost, int(it))

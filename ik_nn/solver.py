@@ -30,6 +30,7 @@ PARALLEL_MIN = 256  # targets: a batch this large is split into chunks run on ev
 CHUNK = 1024        # targets per chunk (one network call + refinement each)
 POSE_TOL = 1e-6     # |RᵀR − I| above this: not a rotation; the target is refused
 _SEED_ONLY, _RESUME = 1, 2  # stages of candidates.solve (kernels/iknn.h)
+_BOOL, _INT, _F64 = np.dtype(np.bool_), np.dtype(np.int64), np.dtype(np.float64)
 
 log = logging.getLogger("ik_nn")
 
@@ -51,8 +52,8 @@ class IKResult:
 
     @classmethod
     def empty(cls, n: int, dof: int) -> IKResult:
-        return cls(np.empty((n, dof)), np.empty(n, dtype=np.bool_), np.empty(n), np.empty(n),
-                   np.empty(n, dtype=np.int64))
+        return cls(np.empty((n, dof)), np.empty(n, _BOOL), np.empty(n), np.empty(n),
+                   np.empty(n, _INT))
 
     def rows(self, a: int, b: int) -> IKResult:
         """Targets a..b-1, as views (writing them writes this result)."""
@@ -114,6 +115,7 @@ class IKSolver:
         self.continuity_tol = float(continuity_tol)
         self.random_seed = int(random_seed)
         self.chain = self.arm.chain
+        self.dof = self.arm.dof
         self._settings = {po: candidates.settings(
             pos_tol=self.pos_tol, rot_tol=self.rot_tol, max_iterations=self.max_iterations,
             max_restarts=self.max_restarts, timeout=self.timeout, branch_tol=self.branch_tol,
@@ -139,7 +141,7 @@ class IKSolver:
     # ------------------------------------------------------------------ arguments
     def _targets(self, T) -> np.ndarray:
         """(N, 4, 4) C-contiguous float64 rigid transforms, or a ValueError naming the index."""
-        if not (T.__class__ is np.ndarray and T.dtype == np.float64 and T.flags.c_contiguous
+        if not (T.__class__ is np.ndarray and T.dtype is _F64 and T.flags.c_contiguous
                 and T.ndim == 3):
             T = as_poses(T)
         elif T.shape[1:] != (4, 4):
@@ -195,9 +197,9 @@ class IKSolver:
         T = self._targets(T.reshape(1, 4, 4) if T.__class__ is np.ndarray
                           and T.shape == (4, 4) else T)
         n = T.shape[0]
-        seeds = self._seeds(seed, n)
-        po = bool(position_only)
-        result = IKResult.empty(n, self.arm.dof)
+        seeds = None if seed is None else self._seeds(seed, n)
+        po = position_only is True or bool(position_only)
+        result = IKResult.empty(n, self.dof)
         if n < PARALLEL_MIN or self._workers < 2:
             self._solve_rows(T, seeds, po, result)
             return result
