@@ -7,7 +7,8 @@ For each target (compiled: ``kernels/candidates.c``):
    converges without moving any joint more than ``continuity_tol`` (else LM wandered off the
    seed's branch and the hypotheses are tried too);
 2. the network's K hypotheses, when given, ranked by :func:`rank` and refined in that order
-   until one converges;
+   until one converges; with a seed, the search goes on with the hypotheses that start nearer
+   the seed than the answer found so far (the nearest solution is the continuous one);
 3. with neither seed nor hypotheses, the middle of the joint limits;
 4. random restarts inside the limits while the target still fails, up to ``max_restarts``
    and the ``timeout`` cap. Each target's random stream is a function of its pose and
@@ -15,6 +16,11 @@ For each target (compiled: ``kernels/candidates.c``):
    idle or a loaded machine, as long as the wall-clock cap does not bind;
 5. with a seed, periodic joints (range ≥ 2π) are moved by whole turns to the representative
    inside the limits nearest the seed (FK unchanged; errors recomputed, success re-judged).
+
+With a seed, the answer's largest joint change from it is reported (``jump``); with
+``max_jump`` set, an answer moving further is not a success. Each LM attempt holds a joint
+that sits at a limit while its step points out of range (:mod:`ik_nn.lm`), so a seed near a
+limit converges on its own branch instead of stalling there.
 
 Keeping: a converged attempt replaces an unconverged answer; between converged answers, the
 one nearer the seed (largest joint difference, periodic joints modulo 2π) wins; between
@@ -34,11 +40,12 @@ from .lm import MAX_STEP
 
 
 def settings(*, pos_tol: float, rot_tol: float, max_iterations: int, max_restarts: int,
-             timeout: float, branch_tol: float, continuity_tol: float, random_seed: int,
-             position_only: bool) -> bytes:
+             timeout: float, branch_tol: float, continuity_tol: float, max_jump: float,
+             random_seed: int, position_only: bool) -> bytes:
     """The kernels' ``Settings`` record (:mod:`ik_nn.contract`) for one solver and mode."""
     return pack(SETTINGS, pos_tol=pos_tol, rot_tol=rot_tol, branch_tol=branch_tol,
                 continuity_tol=continuity_tol, timeout=timeout, max_step=MAX_STEP,
+                max_jump=max_jump,
                 max_iterations=max_iterations, max_restarts=max_restarts,
                 position_only=int(position_only), wrap_to_seed=1, random_seed=random_seed)
 

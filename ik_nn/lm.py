@@ -8,11 +8,14 @@ Per attempt, from a start ``q0``::
     q' = clip(q + s δ, lower, upper)       s ≤ 1 caps the largest joint change at max_step;
                                            joint limits on every trial
 
-A trial is taken only if it lowers ``½‖e‖²``; then λ shrinks as far as the gain ratio (actual
-over predicted reduction) shows the linear model to be trustworthy (Nielsen's rule, floor
-1e-9), else λ grows (×2, ×4, ×8, ...) and the step is solved again from the same Jacobian.
-Damped steps are minimum-norm, so motion along the Jacobian's null space (the rrrrrr θ3/θ4
-split, the rrr θ3 in position-only mode) stays at the start. An attempt ends on success (both
+A joint sitting at a limit whose step points out of range is held for that step (its row and
+column removed, the step solved again), so the free joints do the work instead of a clipped
+step stalling near the limit. A trial is taken only if it lowers ``½‖e‖²``; then λ shrinks
+as far as the gain ratio (actual over predicted reduction) shows the linear model to be
+trustworthy (Nielsen's rule, floor 1e-9), else λ grows (×2, ×4, ×8, ...) and the step is
+solved again from the same Jacobian. Damped steps are minimum-norm, so motion along the
+Jacobian's null space (the rrrrrr θ3/θ4 split, the rrr θ3 in position-only mode) stays at
+the start. An attempt ends on success (both
 errors within tolerance), when λ exceeds 1e7 (a local minimum, a limit, or an unreachable
 target) or at the iteration cap (one iteration = one linear solve and one FK).
 

@@ -41,7 +41,9 @@ class IKResult:
 
     q (N, dof) radians (metres for prismatic joints); success (N,) bool; pos_err (N,)
     metres; rot_err (N,) radians (0 in position-only mode); iterations (N,) LM iterations
-    spent on the target over all attempts.
+    spent on the target over all attempts; jump (N,) the largest joint change from the seed
+    (radians, metres for prismatic joints; NaN without a seed). With ``max_jump`` set, an
+    answer whose jump exceeds it is not a success, whatever its errors.
     """
 
     q: np.ndarray
@@ -49,16 +51,17 @@ class IKResult:
     pos_err: np.ndarray
     rot_err: np.ndarray
     iterations: np.ndarray
+    jump: np.ndarray
 
     @classmethod
     def empty(cls, n: int, dof: int) -> IKResult:
         return cls(np.empty((n, dof)), np.empty(n, _BOOL), np.empty(n), np.empty(n),
-                   np.empty(n, _INT))
+                   np.empty(n, _INT), np.empty(n))
 
     def rows(self, a: int, b: int) -> IKResult:
         """Targets a..b-1, as views (writing them writes this result)."""
         return IKResult(self.q[a:b], self.success[a:b], self.pos_err[a:b], self.rot_err[a:b],
-                        self.iterations[a:b])
+                        self.iterations[a:b], self.jump[a:b])
 
     def __len__(self):
         return self.q.shape[0]
@@ -92,6 +95,9 @@ class IKSolver:
             equally good; the one nearest the current joints is refined first.
         continuity_tol: radians; an answer continued from the seed that moves a joint further
             than this is checked against the network's hypotheses nearest the seed.
+        max_jump: radians (metres for prismatic joints), or None; with a seed, an answer
+            moving some joint further than this from it is returned with success False (its
+            size in ``IKResult.jump``): a bound on the step a caller will command.
         random_seed: seed of the restarts (with the target's pose: results are reproducible).
         onnx_threads: onnxruntime intra-op threads per network call (a batch of
             PARALLEL_MIN or more targets runs in chunks, one call per core at a time).
@@ -99,7 +105,7 @@ class IKSolver:
 
     def __init__(self, arm, model="bundled", refine=True, pos_tol=1e-6, rot_tol=1e-6,
                  max_iterations=100, max_restarts=32, timeout=0.02, branch_tol=0.1,
-                 continuity_tol=0.5, random_seed=0, onnx_threads=1):
+                 continuity_tol=0.5, max_jump=None, random_seed=0, onnx_threads=1):
         self.arm = load_arm(arm)
         if not (pos_tol > 0 and rot_tol > 0):
             raise ValueError("pos_tol and rot_tol must be positive")
@@ -114,12 +120,16 @@ class IKSolver:
         self.branch_tol = float(branch_tol)
         self.continuity_tol = float(continuity_tol)
         self.random_seed = int(random_seed)
+        if max_jump is not None and not (np.isfinite(max_jump) and max_jump > 0):
+            raise ValueError(f"max_jump must be a positive number or None, got {max_jump!r}")
+        self.max_jump = None if max_jump is None else float(max_jump)
         self.chain = self.arm.chain
         self.dof = self.arm.dof
         self._settings = {po: candidates.settings(
             pos_tol=self.pos_tol, rot_tol=self.rot_tol, max_iterations=self.max_iterations,
             max_restarts=self.max_restarts, timeout=self.timeout, branch_tol=self.branch_tol,
-            continuity_tol=self.continuity_tol, random_seed=self.random_seed,
+            continuity_tol=self.continuity_tol, max_jump=self.max_jump or 0.0,
+            random_seed=self.random_seed,
             position_only=po) for po in (False, True)}
         path = bundled_model(self.arm) if model == "bundled" else model
         self.model_path = None if path is None else Path(path)
@@ -266,3 +276,4 @@ class IKSolver:
         result.rot_err[:] = re
         result.success[:] = (pe <= self.pos_tol) & (re <= self.rot_tol)
         result.iterations[:] = 0
+        result.jump[:] = np.nan

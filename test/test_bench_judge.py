@@ -36,7 +36,7 @@ class ClaimsSuccess:
         idx = [int(np.flatnonzero((self.T == t).all(axis=(1, 2)))[0]) for t in T]
         n = len(idx)
         return IKResult(self.answers[idx], np.ones(n, bool), np.zeros(n), np.zeros(n),
-                        np.ones(n, dtype=np.int64))
+                        np.ones(n, dtype=np.int64), np.full(n, np.nan))
 
 
 def test_judge_ignores_a_methods_own_success_flag():

@@ -1,4 +1,6 @@
 """The solver against targets made by FK: honest success flags, limits, redundancy, restarts."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -7,6 +9,7 @@ from ik_nn import IKSolver
 from ik_nn.kinematics import pose_error
 
 ARMS = list(ik_nn.BUNDLED_ARMS)
+REPO_ARMS = Path(__file__).resolve().parent / "arms"   # held-out arms, not bundled
 
 
 def fk_targets(arm, n, seed):
@@ -243,7 +246,102 @@ def test_large_batches_on_threads_equal_small_batches(name, seeded):
     big = solver.solve(T, seed)
     parts = [solver.solve(T[i:i + 50], None if seed is None else seed[i:i + 50])
              for i in range(0, T.shape[0], 50)]
-    for field in ("q", "success", "pos_err", "rot_err", "iterations"):
+    for field in ("q", "success", "pos_err", "rot_err", "iterations", "jump"):
         np.testing.assert_array_equal(getattr(big, field),
                                       np.concatenate([getattr(p, field) for p in parts]))
     assert big.success.mean() >= 0.99 and arm.within_limits(big.q).all()
+
+
+# ---------------------------------------------------------------- continuity (issue: motion)
+PANDA = REPO_ARMS / "panda_dh.yaml"
+
+
+def near_limits(arm, n, rng, band=0.2):
+    """(n, dof) configurations with each joint, half the time, within ``band`` of a limit."""
+    q = arm.random_q(n, rng)
+    edge = np.where(rng.random(q.shape) < 0.5, arm.lower + band * rng.random(q.shape),
+                    arm.upper - band * rng.random(q.shape))
+    return np.where(rng.random(q.shape) < 0.5, edge, q)
+
+
+@pytest.mark.parametrize("name", ["ur5", "rrrrrr", str(PANDA)])
+@pytest.mark.parametrize("model", ["bundled", None])
+def test_seeded_answers_stay_on_the_seeds_branch_near_limits(name, model):
+    """A seed 0.13 rad from a solution near the limits is answered on that solution's branch.
+
+    No answer moves a joint more than the distance to it plus the LM's slack.
+    """
+    arm = ik_nn.load_arm(name)
+    solver = IKSolver(arm, model=model)
+    rng = np.random.default_rng(31)           # not the seeds the policy was tried on
+    q = near_limits(arm, 1000, rng)
+    d = rng.normal(size=q.shape)
+    seed = np.clip(q + 0.13 * d / np.abs(d).max(axis=1, keepdims=True), arm.lower, arm.upper)
+    res = solver.solve(arm.fk(q), seed=seed)
+    assert res.success.all()
+    np.testing.assert_allclose(res.jump, np.abs(res.q - seed).max(axis=1))
+    assert res.jump.max() < 0.5, np.sort(res.jump)[-5:]
+
+
+def test_jump_is_reported_and_max_jump_bounds_success():
+    arm = ik_nn.load_arm("ur5")
+    q, T, rng = fk_targets(arm, 200, 32)
+    free = IKSolver(arm).solve(T)
+    assert np.isnan(free.jump).all()              # no seed, no jump
+    far = arm.random_q(200, rng)                  # seeds nowhere near the answers
+    loose = IKSolver(arm).solve(T, seed=far)
+    bounded = IKSolver(arm, max_jump=0.5).solve(T, seed=far)
+    assert loose.success.all() and (loose.jump > 0.5).any()
+    # a far answer is reported with its size, never as a success
+    assert not bounded.success[bounded.jump > 0.5].any()
+    assert bounded.success[bounded.jump <= 0.5].all()
+    np.testing.assert_allclose(bounded.jump, np.abs(bounded.q - far).max(axis=1))
+    with pytest.raises(ValueError, match="max_jump"):
+        IKSolver(arm, max_jump=0.0)
+
+
+@pytest.mark.parametrize("case,match", [
+    ("shear", "pose 3: rotation is not orthonormal"),
+    ("scale", "pose 3: rotation is not orthonormal"),
+    ("bottom", r"pose 3: bottom row is \[0.0, 0.0, 0.0, 2.0\]"),
+    ("reflection", "pose 3: rotation has determinant -1"),
+])
+def test_poses_that_are_not_rigid_transforms_are_refused(case, match):
+    arm = ik_nn.load_arm("ur5")
+    solver = IKSolver(arm)
+    _, T, _ = fk_targets(arm, 5, 33)
+    T = T.copy()
+    if case == "shear":
+        T[3, 0, 1] += 0.145
+    elif case == "scale":
+        T[3, :3, :3] *= 1.001
+    elif case == "bottom":
+        T[3, 3, 3] = 2.0
+    else:
+        T[3, :3, 2] *= -1.0
+    with pytest.raises(ValueError, match=match):
+        solver.solve(T)
+    with pytest.raises(ValueError, match=match.replace("pose 3", "pose 0")):
+        solver.solve(T[3])
+    ok = T[0].copy()
+    ok[:3, :3] += 1e-9                             # float rounding stays accepted
+    assert solver.solve(ok).success[0]
+
+
+@pytest.mark.parametrize("model", ["bundled", None])
+def test_answers_do_not_depend_on_the_batch(model):
+    """A target gets the same answer alone, in a batch, or in a batch run on threads.
+
+    Restarts draw from a stream of the pose and random_seed, not of the call.
+    """
+    from ik_nn.solver import PARALLEL_MIN
+
+    arm = ik_nn.load_arm("rrrrrr")
+    solver = IKSolver(arm, model=model)
+    q, T, _ = fk_targets(arm, PARALLEL_MIN + 10, 34)
+    big = solver.solve(T)
+    single = [solver.solve(T[i]) for i in range(0, T.shape[0], 7)]
+    again = solver.solve(T[::-1])
+    for j, i in enumerate(range(0, T.shape[0], 7)):
+        np.testing.assert_array_equal(single[j].q[0], big.q[i])
+    np.testing.assert_array_equal(again.q[::-1], big.q)

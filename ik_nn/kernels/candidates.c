@@ -3,7 +3,8 @@
  *
  *  1. the seed (the arm's current joints), when given: continuing from where the arm is gives
  *     the nearest solution on its branch. Kept as final when it converges without moving any
- *     joint more than continuity_tol;
+ *     joint more than continuity_tol. An attempt that stalls with joints on a limit goes on
+ *     (twice at most) from where it stopped, those joints moved LIMIT_MARGIN inside;
  *  2. the network's K hypotheses, when given, ranked (iknn_rank) and refined in that order
  *     until one converges;
  *  3. with neither seed nor hypotheses, the middle of the joint limits;
@@ -23,16 +24,30 @@
 #include "iknn.h"
 
 #define TWO_PI 6.283185307179586
+#define LIMIT_MARGIN 0.1 /* rad (or m): how far a seed at a limit is moved inside for step 1b */
 
-/* Largest joint difference between a and b, periodic joints taken modulo 2 pi. */
+/* The whole-turn representative of a periodic joint's value v inside [lo, hi] nearest ref. */
+static double nearest_turn(double v, double ref, double lo, double hi)
+{
+    v += TWO_PI * nearbyint((ref - v) / TWO_PI);
+    while (v > hi)
+        v -= TWO_PI;
+    while (v < lo)
+        v += TWO_PI;
+    return v;
+}
+
+/* How far the arm moves from b to a: the largest joint difference, periodic joints taken at
+ * their whole-turn representative inside the limits nearest b (a turn the limits forbid
+ * counts in full: the arm would have to unwind it). */
 double iknn_joint_distance(const IknnChain *c, const double *a, const double *b)
 {
     double d = 0.0;
     for (int i = 0; i < c->dof[0]; i++) {
-        double x = a[i] - b[i];
+        double v = a[i];
         if (c->periodic[i])
-            x = x - TWO_PI * floor((x + M_PI) / TWO_PI);
-        d = fmax(d, fabs(x));
+            v = nearest_turn(v, b[i], c->lower[i], c->upper[i]);
+        d = fmax(d, fabs(v - b[i]));
     }
     return d;
 }
@@ -134,11 +149,7 @@ static void wrap_to_seed(const IknnChain *c, const IknnSettings *s, const IknnPo
     for (int i = 0; i < c->dof[0]; i++) {
         if (!c->periodic[i])
             continue;
-        double v = ans->q[i] + TWO_PI * nearbyint((seed[i] - ans->q[i]) / TWO_PI);
-        while (v > c->upper[i])
-            v -= TWO_PI;
-        while (v < c->lower[i])
-            v += TWO_PI;
+        const double v = nearest_turn(ans->q[i], seed[i], c->lower[i], c->upper[i]);
         if (v != ans->q[i]) {
             ans->q[i] = v;
             moved = 1;
@@ -152,6 +163,25 @@ static void wrap_to_seed(const IknnChain *c, const IknnSettings *s, const IknnPo
                                   &ans->rot_err);
         ans->success = ans->pos_err <= s->pos_tol[0] && ans->rot_err <= s->rot_tol[0];
     }
+}
+
+/* Step 5 and the jump: periodic joints to the seed's turn, the step the arm has to make, and
+ * no success beyond max_jump. */
+static void finish(const IknnChain *c, const IknnSettings *s, const IknnPose *target,
+                   const double *seed, IknnAnswer *ans)
+{
+    ans->jump = NAN;
+    if (!seed)
+        return;
+    if (s->wrap_to_seed[0])
+        wrap_to_seed(c, s, target, seed, ans);
+    if (!isfinite(ans->pos_err))
+        return;
+    ans->jump = 0.0; /* what the arm has to move: no modulo here */
+    for (int i = 0; i < c->dof[0]; i++)
+        ans->jump = fmax(ans->jump, fabs(ans->q[i] - seed[i]));
+    if (s->max_jump[0] > 0.0 && ans->jump > s->max_jump[0])
+        ans->success = 0;
 }
 
 void iknn_solve_target(const IknnChain *c, const IknnSettings *s, const double *T,
@@ -175,20 +205,48 @@ void iknn_solve_target(const IknnChain *c, const IknnSettings *s, const double *
         ans->success = 0;
         ans->pos_err = ans->rot_err = ans->cost = INFINITY;
         ans->iterations = 0;
+        ans->jump = NAN;
         for (int i = 0; i < dof; i++)
             ans->q[i] = NAN;
         if (seed && attempt(c, s, &target, seed, seed, ans))
             done = iknn_joint_distance(c, ans->q, seed) <= s->continuity_tol[0];
-        if (stage == IKNN_SEED_ONLY)
+        for (int retry = 0; seed && !ans->success && retry < 2; retry++) {
+            /* an attempt can stall on a limit while the solution next to it lies just inside:
+             * go on from where it stopped, with the joints at a limit moved off it */
+            double inner[IKNN_MAX_DOF];
+            int moved = 0;
+            for (int i = 0; i < dof; i++) {
+                const double m = fmin(LIMIT_MARGIN, 0.25 * (c->upper[i] - c->lower[i]));
+                /* first from the seed, then from where the attempt stopped */
+                const double v = retry == 0 || !isfinite(ans->q[i]) ? seed[i] : ans->q[i];
+                inner[i] = fmin(fmax(v, c->lower[i] + m), c->upper[i] - m);
+                moved |= inner[i] != v;
+            }
+            if (!moved)
+                break;
+            if (attempt(c, s, &target, inner, seed, ans))
+                done = iknn_joint_distance(c, ans->q, seed) <= s->continuity_tol[0];
+        }
+        if (stage == IKNN_SEED_ONLY) {
+            finish(c, s, &target, seed, ans);
             return;
+        }
     }
     if (!done && H) {
         int64_t order[IKNN_MAX_K];
         double score[IKNN_MAX_K];
         iknn_rank(c, s, &target, H, K, seed, order, score);
-        for (int j = 0; j < K; j++)
-            if (attempt(c, s, &target, H + order[j] * dof, seed, ans))
+        for (int j = 0; j < K; j++) {
+            const double *h = H + order[j] * dof;
+            /* with a seed, go on after a success with the hypotheses that start nearer the
+             * seed than the answer so far: the nearest solution is the continuous one */
+            if (ans->success && (!seed || iknn_joint_distance(c, h, seed) >=
+                                              iknn_joint_distance(c, ans->q, seed)))
+                continue;
+            attempt(c, s, &target, h, seed, ans);
+            if (ans->success && !seed)
                 break;
+        }
     }
     if (!seed && !H) {
         double mid[IKNN_MAX_DOF];
@@ -211,6 +269,5 @@ void iknn_solve_target(const IknnChain *c, const IknnSettings *s, const double *
             attempt(c, s, &target, start, seed, ans);
         }
     }
-    if (seed && s->wrap_to_seed[0])
-        wrap_to_seed(c, s, &target, seed, ans);
+    finish(c, s, &target, seed, ans);
 }

@@ -59,6 +59,8 @@
                               "than this (rad) is checked against the hypotheses")            \
     F(F64, timeout, 1, "wall-clock cap (s) on one target's random restarts; 0: none")          \
     F(F64, max_step, 1, "largest joint change of one LM step (rad or m)")                     \
+    F(F64, max_jump, 1, "an answer moving a joint more than this from the seed is not a "     \
+                        "success (rad or m); 0: no bound")                                    \
     F(I32, max_iterations, 1, "LM iterations per attempt")                                    \
     F(I32, max_restarts, 1, "random restarts per target after the candidates fail")           \
     F(I32, position_only, 1, "1: match the tool position only")                               \

@@ -41,6 +41,7 @@ typedef struct {
     double q[IKNN_MAX_DOF];
     int success;
     double pos_err, rot_err, cost;
+    double jump; /* largest joint change from the seed; NAN without one */
     int64_t iterations;
 } IknnAnswer;
 

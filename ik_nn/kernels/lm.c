@@ -5,6 +5,7 @@
  *   d  = (J^T J + lambda I)^-1 J^T e        Cholesky solve
  *   q' = clip(q + s d, lower, upper)        s <= 1 caps the largest joint change at max_step
  *
+ * Joints at a limit whose step points out of range are held for that step (damped_step).
  * A trial is taken only if it lowers 1/2 |e|^2; lambda then shrinks as far as the gain ratio
  * (actual over predicted reduction) shows the linear model to be trustworthy (Nielsen), else
  * it grows (x2, x4, x8, ...) and the step is solved again from the same Jacobian. Damped
@@ -74,6 +75,38 @@ static int cholesky_solve(double *A, const double *b, double *x, int n)
     return 1;
 }
 
+/* The damped step delta = (JtJ + lambda I)^-1 g over the free joints. A joint sitting at a
+ * limit whose step points out of range is held (its row and column removed, delta 0) and the
+ * step is solved again: the other joints then do the work, instead of a clipped step that
+ * stalls the attempt (a target near a limit stays on the branch it started on). */
+static int damped_step(const double *JtJ, const double *g, double lam, const double *q,
+                       const double *lower, const double *upper, int dof, double *M,
+                       double *gh, double *delta)
+{
+    int held[IKNN_MAX_DOF] = {0};
+    for (int pass = 0; pass <= dof; pass++) {
+        for (int i = 0; i < dof; i++) {
+            gh[i] = held[i] ? 0.0 : g[i];
+            for (int j = 0; j < dof; j++)
+                M[i * dof + j] = (held[i] || held[j]) ? (i == j) : JtJ[i * dof + j];
+            if (!held[i])
+                M[i * dof + i] += lam;
+        }
+        if (!cholesky_solve(M, gh, delta, dof))
+            return 0;
+        int more = 0;
+        for (int i = 0; i < dof; i++)
+            if (!held[i] && ((q[i] <= lower[i] && delta[i] < 0.0) ||
+                             (q[i] >= upper[i] && delta[i] > 0.0))) {
+                held[i] = 1;
+                more = 1;
+            }
+        if (!more)
+            return 1;
+    }
+    return 1;
+}
+
 void iknn_lm(const IknnChain *c, const IknnSettings *s, const IknnPose *target, double *q,
              IknnOutcome *out)
 {
@@ -87,7 +120,7 @@ void iknn_lm(const IknnChain *c, const IknnSettings *s, const IknnPose *target, 
     double ax_a[3 * D], ax_b[3 * D], or_a[3 * D], or_b[3 * D], e_a[6], e_b[6];
     IknnPose *pose = &pose_a, *pose2 = &pose_b;
     double *axes = ax_a, *axes2 = ax_b, *orig = or_a, *orig2 = or_b, *e = e_a, *e2 = e_b;
-    double J[6 * D], JtJ[D * D], M[D * D], g[D], delta[D], q2[D];
+    double J[6 * D], JtJ[D * D], M[D * D], g[D], gh[D], delta[D], q2[D];
     double pos_err, rot_err, pos2, rot2;
 
     iknn_chain(c, q, pose, axes, orig);
@@ -121,10 +154,7 @@ void iknn_lm(const IknnChain *c, const IknnSettings *s, const IknnPose *target, 
         }
         while (it < max_iter && lam <= LAMBDA_MAX) {
             it++;
-            memcpy(M, JtJ, sizeof(double) * dof * dof);
-            for (int i = 0; i < dof; i++)
-                M[i * dof + i] += lam;
-            if (!cholesky_solve(M, g, delta, dof)) {
+            if (!damped_step(JtJ, g, lam, q, c->lower, c->upper, dof, M, gh, delta)) {
                 lam *= nu;
                 nu *= 2.0;
                 continue;

@@ -13,7 +13,7 @@
 #include "iknn.h"
 
 /* ------------------------------------------------------------------ argument checking */
-#define MAX_BUFS 12
+#define MAX_BUFS 16
 typedef struct {
     Py_buffer b[MAX_BUFS];
     int n;
@@ -455,8 +455,8 @@ static PyObject *py_solve(PyObject *self, PyObject *args, PyObject *kw)
                             "stage", "need", NULL};
     PyObject *oc, *os, *ot, *oh, *osd, *orr, *oneed = Py_None;
     int stage = IKNN_FULL;
-    PyObject *attr[5] = {NULL, NULL, NULL, NULL, NULL};
-    static const char *fields[5] = {"q", "success", "pos_err", "rot_err", "iterations"};
+    PyObject *attr[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+    static const char *fields[6] = {"q", "success", "pos_err", "rot_err", "iterations", "jump"};
     Bufs bs = {.n = 0};
     int err;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOO|iO", names, &oc, &os, &ot, &oh, &osd,
@@ -467,7 +467,7 @@ static PyObject *py_solve(PyObject *self, PyObject *args, PyObject *kw)
                      stage);
         return NULL;
     }
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         if (!(attr[i] = PyObject_GetAttrString(orr, fields[i])))
             goto fail;
     RECORD(c, IknnChain, oc, "chain");
@@ -485,6 +485,7 @@ static PyObject *py_solve(PyObject *self, PyObject *args, PyObject *kw)
     ARRAY(pe, double, attr[2], 'd', 1, "result.pos_err", 0, N);
     ARRAY(re, double, attr[3], 'd', 1, "result.rot_err", 0, N);
     ARRAY(its, int64_t, attr[4], 'q', 1, "result.iterations", 0, N);
+    ARRAY(jump, double, attr[5], 'd', 1, "result.jump", 0, N);
     ARRAY(need, uint8_t, oneed, '?', 1, "need", 1, N);
     if (H && (K < 1 || K > IKNN_MAX_K)) {
         PyErr_Format(PyExc_ValueError, "hypotheses: K = %zd outside 1..%d", K, IKNN_MAX_K);
@@ -512,6 +513,7 @@ static PyObject *py_solve(PyObject *self, PyObject *args, PyObject *kw)
         pe[k] = a.pos_err;
         re[k] = s->position_only[0] ? 0.0 : a.rot_err;
         its[k] = a.iterations;
+        jump[k] = a.jump;
         const int more = stage == IKNN_SEED_ONLY
                              ? !a.success || iknn_joint_distance(c, a.q, seed + dof * k) >
                                                  s->continuity_tol[0]
@@ -522,12 +524,12 @@ static PyObject *py_solve(PyObject *self, PyObject *args, PyObject *kw)
     }
     Py_END_ALLOW_THREADS
     release(&bs);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         Py_XDECREF(attr[i]);
     return PyLong_FromSsize_t(failing);
 fail:
     release(&bs);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         Py_XDECREF(attr[i]);
     return NULL;
 }
@@ -625,7 +627,7 @@ static PyMethodDef methods[] = {
     {"solve", (PyCFunction)(void (*)(void))py_solve, METH_VARARGS | METH_KEYWORDS,
      "solve(chain, settings, targets (N, 4, 4), hypotheses (N, K, dof) or None, seeds "
      "(N, dof) or None, result, stage=0, need=None (N,) bool) -> targets still failing "
-     "(stage 1: needing more than their seed, flagged in need); fills result.q, .success, .pos_err, .rot_err, .iterations. "
+     "(stage 1: needing more than their seed, flagged in need); fills result.q, .success, .pos_err, .rot_err, .iterations, .jump. "
      "stage: 0 the whole policy, 1 the seed only, 2 resume after stage 1"},
     {NULL, NULL, 0, NULL}};
 
