@@ -51,7 +51,7 @@ setup(
         # pip-only ROS 2 core (a ROS install provides these itself).
         "ros": [
             "ros-rclpy", "ros-rmw-fastrtps-cpp", "ros-geometry-msgs", "ros-sensor-msgs",
-            "ros-std-msgs", "ros-diagnostic-msgs", "ros-ament-index-python",
+            "ros-std-msgs", "ros-diagnostic-msgs", "ros-trajectory-msgs", "ros-ament-index-python",
         ],
         # Training only. Pinned: an unpinned torch pulls a multi-GB CUDA build.
         "train": ["torch==2.13.0", "onnx>=1.16", "tqdm>=4.66", "matplotlib>=3.8"],

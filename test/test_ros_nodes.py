@@ -127,14 +127,30 @@ def test_ik_node_solves_fk_targets_and_sim_arm_reaches_them(probe):
     q0 = np.zeros(arm.dof)
     for i in range(4):  # targets near the arm, so the sim reaches each one quickly
         T = arm.fk(q0 + rng.uniform(-0.6, 0.6, arm.dof))[0]
-        status, cmd = client.send(make_target(T))
-        assert status["level"] == OK and status["message"] == "solved", status
-        assert status["code"] == "solved"
+        target = make_target(T)
+        key = stamp_key(target.header.stamp)
+        status, cmd = client.send(target)
+        # farther than one command may move the arm: approached in steps at the limits
+        assert status["code"] in ("solved", "approach"), status
+        assert status["level"] == (OK if status["code"] == "solved" else WARN)
         assert float(status["pos_err"]) <= TOL and float(status["rot_err"]) <= TOL
         assert int(status["iterations"]) >= 0 and float(status["solve_time_ms"]) > 0
-        if i:
-            assert status["seed"] == "joint_states"   # sim_arm publishes them
-        q = assert_solves(arm, T, cmd)
+        if i:   # sim_arm publishes joint_states; the node's own last command comes first
+            assert status["seed"] in ("joint_states", "last_command")
+
+        def reached(T=T):   # the last command for this target is its exact solution
+            mine = [c for c in client.commands if stamp_key(c.header.stamp) == key]
+            if not mine:
+                return False
+            q = np.array(mine[-1].position)
+            return max(pose_error(T[None], arm.fk(q))) <= TOL
+
+        probe.spin_until(reached, 30.0, "the commands reaching the target's solution")
+        cmds = [c for c in client.commands if stamp_key(c.header.stamp) == key]
+        q = assert_solves(arm, T, cmds[-1])
+        steps = np.diff([np.array(c.position) for c in cmds], axis=0)
+        if len(steps):   # each approach step within the velocity limits over 1/command_rate
+            assert np.all(np.abs(steps) <= arm.velocity * 1.0 + 1e-9)
 
     # the simulated arm gets there, and its ee_pose (FK, base frame) agrees with the target
     def arrived():
@@ -169,7 +185,9 @@ def test_joint_states_seed_picks_the_nearer_branch_on_ur5(probe, model):
     if model == "bundled":
         assert model_path("ur5.onnx").is_file(), "models/ur5.onnx missing: the default model"
     ns = unique_namespace("branch_")
-    probe.start("ik_node", ns, {"arm": "ur5", "timeout": 0.5, "model": model})
+    # joint_states arrive once per attempt here: a loaded machine must not make them stale
+    probe.start("ik_node", ns, {"arm": "ur5", "timeout": 0.5, "model": model,
+                                "joint_states_timeout": 10.0})
     client = Client(probe, ns, joint_states=True)
     client.wait_ready()
 
@@ -184,7 +202,7 @@ def test_joint_states_seed_picks_the_nearer_branch_on_ur5(probe, model):
         seed = near + np.array([0.05, -0.04, 0.03, -0.05, 0.04, -0.03])
         # joint_states and target_pose are separate topics, so the node may take a target
         # before the new joint_states: send the state, then the target, until it is used
-        for attempt in range(5):
+        for attempt in range(10):
             client.js_pub.publish(rc.joint_state(arm.joint_names, seed))
             status, cmd = client.send(make_target(T))
             assert status["level"] == OK, status
@@ -301,11 +319,11 @@ def test_two_arms_in_two_namespaces_at_once(probe):
     rng = np.random.default_rng(5)
     for name, arm in arms.items():
         T = arm.fk(0.5 * arm.random_q(1, rng))[0]
-        status, cmd = clients[name].send(make_target(T))
-        assert status["level"] == OK, status
-        assert_solves(arm, T, cmd)   # its own joint names, its own kinematics
+        status, _ = clients[name].send(make_target(T))
+        assert status["code"] in ("solved", "approach"), status
         probe.spin_until(lambda: ees[name] and max(ee_error(ees[name][-1], T)) <= TOL, 30.0,
                          f"/{name}/sim_arm reaching its target")
+        assert_solves(arm, T, clients[name].commands[-1])   # its own joints and kinematics
     for name, c in clients.items():   # no cross-talk between the namespaces
         for cmd in c.commands:
             assert list(cmd.name) == list(arms[name].joint_names)
@@ -323,8 +341,10 @@ def test_target_publisher_stream_is_solved_end_to_end_with_the_default_model(pro
     statuses = probe.record(DiagnosticArray, f"{ns}/ik_status")
     probe.spin_for_matched(subs=[f"{ns}/target_pose", f"{ns}/ik_status"])
     probe.spin_until(lambda: len(statuses) >= 20, 60.0, "20 statuses")
-    levels = [s["level"] for s in all_statuses(statuses)]
-    assert levels.count(OK) >= 0.95 * len(levels), all_statuses(statuses)
+    codes = [s["code"] for s in all_statuses(statuses)]
+    # every target commanded: exactly, or approached while the arm gets onto the stream
+    commanded = sum(codes.count(c) for c in ("solved", "approach", "discontinuity"))
+    assert commanded >= 0.95 * len(codes), all_statuses(statuses)
     arm = ik_nn.load_arm("rrrrrr")
     for t in targets[:20]:
         assert t.header.frame_id == "base_link"
@@ -395,7 +415,8 @@ def test_nodes_in_another_domain_are_not_seen():
 
 
 def test_target_curve_stays_inside_limits_and_within_joint_speeds(tmp_path):
-    from ik_nn.ros.target_publisher import SPEED_FRACTION, curve_period, joint_curve, load_poses
+    from ik_nn.ros.paths import SPEED_FRACTION, curve_period, joint_curve
+    from ik_nn.ros.target_publisher import load_poses
 
     for name in ("rrr", "ur5"):
         arm = ik_nn.load_arm(name)
@@ -455,11 +476,11 @@ def _up(args, **kw):
 def _solved_fraction(out, ns):
     import re
 
-    m = re.search(rf"{ns} \(\w+\): (\d+) targets published, (\d+) taken by ik_node, (\d+) solved",
-                  out)
+    m = re.search(rf"{ns} \(\w+\): (\d+) targets published, (\d+) taken by ik_node, (\d+) solved "
+                  r"\([\d.]+ %\), (\d+) approached", out)
     assert m, out
-    published, taken, solved = map(int, m.groups())
-    return published, solved / max(taken, 1)
+    published, taken, solved, approached = map(int, m.groups())
+    return published, (solved + approached) / max(taken, 1)   # commanded, exactly or in steps
 
 
 def test_ik_nn_up_runs_two_arms_for_a_duration_and_summarises():

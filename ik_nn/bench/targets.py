@@ -39,7 +39,7 @@ def stream_targets(arm, n, kind, rate, rng):
     """
     if kind == "random":
         return arm.fk(arm.random_q(n, rng))
-    from ..ros.target_publisher import curve_period, joint_curve  # imports rclpy
+    from ..ros.paths import curve_period, joint_curve
 
     period = curve_period(arm, 10.0, 0.4)
     phase = rng.uniform(0, 2 * np.pi, arm.dof)

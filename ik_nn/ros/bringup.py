@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 DEFAULT_RATE = 10.0
+CAUGHT_UP = 1e-3  # m: tracking counts from the first command reached within this
 
 
 def add_arguments(parser):
@@ -62,8 +63,12 @@ class ArmStats:
         self.solve_ms = []
         self.latency_ms = []      # target stamp -> joint_command received
         self.commands = 0
-        self.ee_err = []           # each ee_pose vs the last commanded target (m)
+        self.codes = {}            # status code -> count
+        self.ee = None             # (3,) latest end-effector position (m)
+        self.tracking = []         # ee vs the commanded target when the next command came (m)
+        self.caught_up = None      # commands until the first tracking sample within 1 mm
         self.commanded = None      # (4, 4) target of the last joint_command
+        self.commanded_key = None  # its stamp (ns)
         self.last_q = None         # joints of the last joint_command
         self.jumps = []            # max |joint change| between consecutive commands (rad)
         self.last_target = {}     # stamp ns -> (4, 4)
@@ -81,9 +86,14 @@ class ArmStats:
     def summary(self):
         n = len(self.levels)
         ok = self.levels.count(0)
+        c = self.codes
+        track = self.tracking[self.caught_up:] if self.caught_up is not None else []
         lines = [
             f"{self.ns} ({self.name}): {self.targets} targets published, {n} taken by ik_node, "
-            f"{ok} solved ({100.0 * ok / n if n else 0.0:.1f} %), {self.commands} commands",
+            f"{ok} solved ({100.0 * ok / n if n else 0.0:.1f} %), "
+            f"{c.get('approach', 0)} approached, {c.get('discontinuity', 0)} discontinuities, "
+            f"{c.get('unreachable', 0)} unreachable, {c.get('superseded', 0)} superseded; "
+            f"{self.commands} commands",
             f"  pos err  median {_pct(self.pos_err, 50):.2e} m    "
             f"max {max(self.pos_err, default=float('nan')):.2e} m",
             f"  rot err  median {_pct(self.rot_err, 50):.2e} rad  "
@@ -97,8 +107,10 @@ class ArmStats:
             f"{_pct(self.jumps, 50):.3f} rad  "
             f"max {max(self.jumps, default=float('nan')):.3f} rad, "
             f"{sum(j > 0.5 for j in self.jumps)} over 0.5 rad",
-            f"  sim_arm  end-effector vs last commanded target (the arm follows at its velocity "
-            f"limits): p50 {_pct(self.ee_err, 50):.2e} m  p95 {_pct(self.ee_err, 95):.2e} m",
+            "  tracking end effector vs the commanded target when the next command arrives, "
+            + (f"once caught up (after {self.caught_up} commands): p50 {_pct(track, 50):.2e} m"
+               f"  p95 {_pct(track, 95):.2e} m  max {max(track):.2e} m ({len(track)} commands)"
+               if track else "never caught up (never within 1 mm)"),
         ]
         return "\n".join(lines)
 
@@ -130,6 +142,7 @@ def _monitor(rclpy_node_cls, stats_by_ns):
                 level = s.level[0] if isinstance(s.level, (bytes, bytearray)) else int(s.level)
                 kv = {v.key: v.value for v in s.values}
                 st.levels.append(level)
+                st.codes[kv.get("code", "")] = st.codes.get(kv.get("code", ""), 0) + 1
                 st.window[1] += 1
                 if kv.get("code") != "superseded":
                     st.solve_ms.append(float(kv.get("solve_time_ms", "nan")))
@@ -140,18 +153,22 @@ def _monitor(rclpy_node_cls, stats_by_ns):
 
         def on_command(msg, st=st):
             st.commands += 1
-            st.latency_ms.append((now_ns() - rc.stamp_to_ns(msg.header.stamp)) * 1e-6)
-            st.commanded = st.last_target.get(rc.stamp_to_ns(msg.header.stamp))
+            key = rc.stamp_to_ns(msg.header.stamp)
+            if st.commanded is not None and st.ee is not None:
+                st.tracking.append(float(np.linalg.norm(st.ee - st.commanded[:3, 3])))
+                if st.caught_up is None and st.tracking[-1] <= CAUGHT_UP:
+                    st.caught_up = len(st.tracking) - 1
+            if key != st.commanded_key:   # approach steps repeat their target's stamp
+                st.latency_ms.append((now_ns() - key) * 1e-6)
+            st.commanded, st.commanded_key = st.last_target.get(key), key
             q = np.array(msg.position)
             if st.last_q is not None and q.shape == st.last_q.shape:
                 st.jumps.append(float(np.max(np.abs(q - st.last_q))))
             st.last_q = q
 
         def on_ee(msg, st=st):
-            T = st.commanded
-            if T is not None:
-                st.ee_err.append(
-                    float(np.linalg.norm(rc.pose_to_matrix(msg.pose)[:3, 3] - T[:3, 3])))
+            p = msg.pose.position
+            st.ee = np.array([p.x, p.y, p.z])
 
         node.create_subscription(PoseStamped, f"{ns}/target_pose", on_target, 100)
         node.create_subscription(DiagnosticArray, f"{ns}/ik_status", on_status, 100)

@@ -35,6 +35,23 @@ def declare(node, name: str, default, description: str, read_only: bool = True):
     return value
 
 
+def reject_unknown_parameters(node):
+    """A :class:`ConfigError` naming any parameter given to ``node`` that it does not declare.
+
+    rclpy silently drops overrides (``-p foo:=1``, a params file entry) for undeclared
+    parameters; a misspelt name would then start with the default instead. Call this after
+    declaring every parameter.
+    """
+    given = getattr(node, "_parameter_overrides", {})  # rclpy keeps no public list of these
+    unknown = sorted(n for n in given
+                     if not node.has_parameter(n) and not n.startswith("qos_overrides."))
+    if unknown:
+        names = ", ".join(f"'{n}'" for n in unknown)
+        declared = sorted(node.get_parameters_by_prefix(""))
+        raise ConfigError(f"unknown parameter(s) {names} for {node.get_name()}; declared: "
+                          f"{', '.join(declared)}")
+
+
 def startup_errors():
     """Exception types that mean a bad configuration (arm file, model file, parameter)."""
     from ..arm import ArmError

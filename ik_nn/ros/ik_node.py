@@ -1,37 +1,37 @@
-"""``ik_node``: PoseStamped targets in, JointState commands out (see docs/ros.md).
+"""``ik_node``: PoseStamped targets in, joint commands out (see docs/ros.md).
 
 Topics (relative: push the node into a namespace to run several arms):
 
 * sub ``target_pose`` (geometry_msgs/PoseStamped): targets, in ``base_frame``;
-* sub ``joint_states`` (sensor_msgs/JointState): the arm's current joints, read by joint name;
-  they seed the solver and pick the branch nearest to them. Optional: without them the network
-  alone seeds;
-* pub ``joint_command`` (sensor_msgs/JointState): only for solved targets; names, positions and
-  the target's header stamp;
-* pub ``ik_status`` (diagnostic_msgs/DiagnosticArray): one DiagnosticStatus per target taken:
-  level OK (message ``solved``), WARN (well-formed target not commanded: unreachable, joint jump,
-  superseded) or ERROR (malformed target, solver error); values ``code``, ``pos_err``,
-  ``rot_err``, ``iterations``, ``solve_time_ms``, ``seed``, ``target_stamp``, ``joint_jump`` and
-  ``note`` (see docs/ros.md). One message per target handled (header.stamp = its stamp, its
-  status last), preceded in the same message by the statuses of the targets it superseded.
+* sub ``joint_states`` (sensor_msgs/JointState): the arm's joints, read by joint name;
+  optional (see :mod:`.tracking` for how they and the node's own last command seed a solve);
+* pub the chosen ``command_interfaces`` (:mod:`.commands`): ``joint_command``
+  (sensor_msgs/JointState), ``joint_trajectory``, ``position_commands``;
+* pub ``ik_status`` (diagnostic_msgs/DiagnosticArray): exactly one DiagnosticStatus per target
+  received: OK ``solved``; WARN when a well-formed target is not commanded as such
+  (``approach``, ``discontinuity``, ``unreachable``, ``superseded``); ERROR for a malformed
+  target or a solver error. Values ``code``, ``pos_err``, ``rot_err``, ``iterations``,
+  ``solve_time_ms``, ``seed``, ``target_stamp``, ``joint_jump``, ``note``. One message per
+  target handled (header.stamp = its stamp, its status last), preceded in the same message by
+  the statuses of the targets it superseded;
+* pub ``diagnostics`` (diagnostic_msgs/DiagnosticArray), once a second: the node's counters,
+  including targets the middleware reports lost (WARN when any).
 
-Flood control (latest wins, bounded): the target subscription is KEEP_LAST with depth
-:data:`TARGET_QUEUE_DEPTH`, and the callback, before solving, takes every further target already
-waiting in that queue (the same ``take_message`` call rclpy's executors use) and solves only the
-newest; each target skipped that way gets a WARN ``superseded`` status and no command. So a burst
-of N targets costs one solve, never N, whatever the executor, and the queue depth only absorbs
-short stalls of the process (a loaded machine) instead of losing targets. Targets the middleware
-dropped from a full queue (more than the depth arrived during one solve) get no status.
+Flood control (latest wins, nothing silent): the target subscription keeps up to
+``target_queue_depth`` targets (KEEP_LAST, reliable); the callback takes every target already
+waiting (the same ``take_message`` call rclpy's executors use) and solves only the newest, each
+skipped one getting a WARN ``superseded`` status. A burst up to the depth is thus accounted for
+entirely; beyond it, the middleware's lost-message events are counted on ``diagnostics``.
 """
 from __future__ import annotations
 
 import math
 import time
-from array import array
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped
+from rclpy.event_handler import UnsupportedEventTypeError
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
@@ -39,12 +39,17 @@ from sensor_msgs.msg import JointState
 from ..arm import ARM_HELP, load_arm
 from ..solver import IKSolver
 from . import conversions as rc
-from .common import ConfigError, declare, run
+from .commands import INTERFACES, CommandPublishers
+from .common import ConfigError, declare, reject_unknown_parameters, run
+from .tracking import Tracker
 
 LOG_THROTTLE_S = 2.0
-TARGET_QUEUE_DEPTH = 10
 STATUS_KEYS = ("code", "pos_err", "rot_err", "iterations", "solve_time_ms", "seed",
                "target_stamp", "joint_jump", "note")
+COUNTERS = ("targets", "solved", "approach", "discontinuity", "superseded", "unreachable",
+            "rejected", "errors", "lost")
+
+NEAR_TARGET = (0.02, 0.1)  # (fraction of reach, rad): consecutive stream targets are closer
 
 OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
 
@@ -77,40 +82,52 @@ class IKNode(Node):
         self.base_frame = p["base_frame"]
         self.accept_empty_frame = p["accept_empty_frame"]
         self.position_only = p["position_only"]
-        self.max_joint_jump = p["max_joint_jump"]
         self.joint_names = tuple(self.arm.joint_names)
         self._origin = self.arm.base[:3, 3].copy()
-        self._current = None          # (dof,) latest joint_states, or None
-        self.counts = {"targets": 0, "solved": 0, "superseded": 0}
+        period = 1.0 / p["command_rate"]
+        self.tracker = Tracker(self.arm.velocity, p["max_speed_scale"],
+                               p["joint_states_timeout"], p["reference_tol"], period)
+        self.counts = dict.fromkeys(COUNTERS, 0)
         self._skipped = []            # targets superseded while taking the newest one
+        self._goal_stamp = None       # stamp of the target being approached
+        self._tracking = False        # the last target was commanded exactly
+        self._last_target = None      # (4, 4) the last target commanded
         log.info("solver loaded; warming up (one solve per path)")
         self._warm_up()
 
-        latest = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
-                            reliability=ReliabilityPolicy.RELIABLE)
-        targets = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=TARGET_QUEUE_DEPTH,
-                             reliability=ReliabilityPolicy.RELIABLE)
-        self._cmd_msg = rc.joint_state(self.joint_names, np.zeros(self.arm.dof))
+        self.commands = CommandPublishers(self, p["command_interfaces"], self.joint_names,
+                                          self.arm.velocity * max(p["max_speed_scale"], 1e-9))
         self._status_values = [KeyValue(key=k) for k in STATUS_KEYS]
         self._status_msg = DiagnosticArray(status=[DiagnosticStatus(
             name=f"{self.get_fully_qualified_name()}: target", hardware_id=self.arm.name,
             values=self._status_values)])
         self._status_values = self._status_msg.status[0].values
-        self.cmd_pub = self.create_publisher(JointState, "joint_command", 10)
-        self.status_pub = self.create_publisher(DiagnosticArray, "ik_status", 10)
-        self.create_subscription(JointState, "joint_states", self._on_joint_state,
-                                 latest)
-        self._target_sub = self.create_subscription(PoseStamped, "target_pose", self._on_target,
-                                                    targets)
+        self.status_pub = self.create_publisher(DiagnosticArray, "ik_status", 100)
+        self.diag_pub = self.create_publisher(DiagnosticArray, "diagnostics", 10)
+        latest = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
+                            reliability=ReliabilityPolicy.RELIABLE)
+        self.create_subscription(JointState, "joint_states", self._on_joint_state, latest)
+        targets = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=p["target_queue_depth"],
+                             reliability=ReliabilityPolicy.RELIABLE)
+        try:
+            self._target_sub = self.create_subscription(
+                PoseStamped, "target_pose", self._on_target, targets,
+                event_callbacks=_lost_counter(self.counts))
+        except UnsupportedEventTypeError:   # this middleware reports no lost messages
+            log.warning("the middleware does not report lost messages: 'lost' stays 0")
+            self._target_sub = self.create_subscription(
+                PoseStamped, "target_pose", self._on_target, targets)
+        if self.tracker.speed_scale > 0:
+            self.create_timer(period, self._on_approach_timer)
+        self.create_timer(1.0, self._publish_diagnostics)
         log.info(f"ready in {time.monotonic() - started:.2f} s: arm {self.arm.name}, model "
                  f"{self.solver.model_path or 'none (no network)'}, base_frame "
-                 f"'{self.base_frame}'")
+                 f"'{self.base_frame}', commands on {', '.join(p['command_interfaces'])}")
 
     # ------------------------------------------------------------------ parameters
     def _declare_parameters(self) -> dict:
         d = {}
-        d["arm"] = declare(self, "arm", "ur5",
-                           ARM_HELP)
+        d["arm"] = declare(self, "arm", "ur5", ARM_HELP)
         d["model"] = declare(self, "model", "bundled",
                              "Seeding network: 'bundled' (models/<arm>.onnx), a path to an .onnx "
                              "file, or 'none' for no network (solver restarts only)")
@@ -123,32 +140,55 @@ class IKNode(Node):
         d["max_iterations"] = declare(self, "max_iterations", 100,
                                       "Levenberg-Marquardt iterations per attempt")
         d["timeout"] = declare(self, "timeout", 0.02,
-                               "Time budget (s) for one target, restarts included")
+                               "Wall-clock cap (s) on one target's random restarts")
         d["base_frame"] = declare(self, "base_frame", "base_link",
                                   "Frame the targets must be expressed in (header.frame_id)")
         d["accept_empty_frame"] = declare(self, "accept_empty_frame", True,
                                           "Accept targets whose frame_id is empty as base_frame")
-        d["max_joint_jump"] = declare(
-            self, "max_joint_jump", 0.0,
-            "Largest joint move (rad, any joint) from the current joint_states a solution may "
-            "ask for; farther solutions are reported (WARN joint_jump) and not commanded. "
-            "0 disables the check (it also needs joint_states)")
+        d["command_interfaces"] = declare(
+            self, "command_interfaces", ["joint_state"],
+            "Commands to publish, each on its own topic: joint_state (joint_command), "
+            "joint_trajectory (joint_trajectory), position_array (position_commands)")
+        d["max_speed_scale"] = declare(
+            self, "max_speed_scale", 1.0,
+            "Commands move no joint faster than this fraction of its velocity limit; a farther "
+            "solution is approached in steps (WARN approach). 0: command solutions as they are")
+        d["command_rate"] = declare(self, "command_rate", 50.0,
+                                    "Rate (Hz) of the commands that approach a far solution")
+        d["joint_states_timeout"] = declare(
+            self, "joint_states_timeout", 0.5,
+            "joint_states older than this (s) are not used as the reference")
+        d["reference_tol"] = declare(
+            self, "reference_tol", 0.2,
+            "Fresh joint_states farther than this (rad, any joint) from the last command "
+            "replace it as the reference (the arm was moved by someone else)")
+        d["target_queue_depth"] = declare(
+            self, "target_queue_depth", 1000,
+            "Targets kept while a solve runs: a burst up to this size gets one status each")
         d["onnx_threads"] = declare(self, "onnx_threads", 1,
                                     "Threads onnxruntime may use for the network (per call)")
-        for name in ("pos_tol", "rot_tol", "timeout"):
-            if not d[name] > 0:
-                raise ConfigError(f"parameter '{name}' must be > 0, got {d[name]}")
-        if d["max_iterations"] < 1 or d["onnx_threads"] < 1:
-            raise ConfigError("parameters 'max_iterations' and 'onnx_threads' must be >= 1")
-        if not d["max_joint_jump"] >= 0:
-            raise ConfigError(
-                f"parameter 'max_joint_jump' must be >= 0, got {d['max_joint_jump']}")
+        reject_unknown_parameters(self)
+        for name in ("pos_tol", "rot_tol", "timeout", "command_rate", "joint_states_timeout",
+                     "reference_tol"):
+            if not (math.isfinite(d[name]) and d[name] > 0):
+                raise ConfigError(f"parameter '{name}' must be a finite number > 0, "
+                                  f"got {d[name]}")
+        if not (math.isfinite(d["max_speed_scale"]) and 0 <= d["max_speed_scale"] <= 1):
+            raise ConfigError(f"parameter 'max_speed_scale' must be in [0, 1], got "
+                              f"{d['max_speed_scale']}")
+        for name in ("max_iterations", "onnx_threads", "target_queue_depth"):
+            if d[name] < 1:
+                raise ConfigError(f"parameter '{name}' must be >= 1, got {d[name]}")
+        bad = [c for c in d["command_interfaces"] if c not in INTERFACES]
+        if bad or not d["command_interfaces"]:
+            raise ConfigError(f"parameter 'command_interfaces': {bad or 'empty'}; choose from "
+                              f"{', '.join(INTERFACES)}")
         if not d["base_frame"]:
             raise ConfigError("parameter 'base_frame' must not be empty")
         return d
 
     def _warm_up(self):
-        """One solve before the topics exist: compile/load everything the first target needs."""
+        """One solve per path before the topics exist (nothing is compiled: a check)."""
         q = np.clip(np.zeros(self.arm.dof), self.arm.lower, self.arm.upper)
         T = self.arm.fk(q)[0]
         self.solver.solve(T, seed=None, position_only=self.position_only)
@@ -159,22 +199,24 @@ class IKNode(Node):
         q, reason = rc.positions_by_name(msg, self.joint_names)
         if q is None:
             self.get_logger().warning(f"ignoring joint_states: {reason}",
-                                   throttle_duration_sec=LOG_THROTTLE_S)
+                                      throttle_duration_sec=LOG_THROTTLE_S)
             return
-        self._current = q
+        self.tracker.observe(q, time.monotonic())
 
     def _on_target(self, msg):
         t0 = time.perf_counter()
         self.counts["targets"] += 1
         self._skipped = []
         try:
-            msg = self._latest_target(msg, t0)
+            msg = self._latest_target(msg)
             self._solve_target(msg, t0)
         except Exception as exc:  # never let one target take the node down
-            self.get_logger().error(f"solver error: {exc!r}", throttle_duration_sec=LOG_THROTTLE_S)
+            self.counts["errors"] += 1
+            self.get_logger().error(f"solver error: {exc!r}",
+                                    throttle_duration_sec=LOG_THROTTLE_S)
             self._status(msg, ERROR, "solver_error", f"solver error: {exc}", t0)
 
-    def _latest_target(self, msg, t0):
+    def _latest_target(self, msg):
         """The newest target received so far: drain the subscription's queue.
 
         Every target skipped that way gets a WARN ``superseded`` status (and no command), sent
@@ -198,8 +240,9 @@ class IKNode(Node):
     def _solve_target(self, msg, t0):
         check = rc.check_pose(msg, self.base_frame, self.accept_empty_frame)
         if not check.ok:
+            self.counts["rejected"] += 1
             self.get_logger().warning(f"rejected target: {check.reason}",
-                                   throttle_duration_sec=LOG_THROTTLE_S)
+                                      throttle_duration_sec=LOG_THROTTLE_S)
             self._status(msg, ERROR, check.code, f"rejected: {check.reason}", t0)
             return
         T = check.T
@@ -207,34 +250,78 @@ class IKNode(Node):
         if dist > self.arm.reach * (1 + 1e-9) + 1e-9:
             reason = (f"unreachable: target is {dist:.4g} m from the base, "
                       f"the arm reaches {self.arm.reach:.4g} m")
-            self.get_logger().warning(reason, throttle_duration_sec=LOG_THROTTLE_S)
-            self._status(msg, WARN, "unreachable", reason, t0, note=check.note)
+            self._unreachable(msg, reason, t0, {}, "", check.note)
             return
-        seed = self._current
-        res = self.solver.solve(T, seed=seed, position_only=self.position_only)
-        q = np.asarray(res.q)[0]
+        now = time.monotonic()
+        ref, source = self.tracker.reference(now)
+        res = self.solver.solve(T, seed=ref, position_only=self.position_only)
+        q = res.q[0]
         values = {"pos_err": float(res.pos_err[0]), "rot_err": float(res.rot_err[0]),
-                  "iterations": int(res.iterations[0])}
-        seed_name = "joint_states" if seed is not None else "network"
-        if not bool(res.success[0]) or not np.all(np.isfinite(q)):
+                  "iterations": int(res.iterations[0]), "joint_jump": float(res.jump[0])}
+        if not res.success[0]:
             reason = (f"unreachable: no solution within tolerance (best pos_err "
                       f"{values['pos_err']:.3g} m, rot_err {values['rot_err']:.3g} rad)")
-            self.get_logger().warning(reason, throttle_duration_sec=LOG_THROTTLE_S)
-            self._status(msg, WARN, "unreachable", reason, t0, values, seed_name, check.note)
+            self._unreachable(msg, reason, t0, values, source, check.note)
             return
-        if self.max_joint_jump > 0 and seed is not None:
-            jump = float(np.max(np.abs(q - seed)))
-            values["joint_jump"] = jump
-            if jump > self.max_joint_jump:
-                reason = (f"joint jump {jump:.4g} rad exceeds max_joint_jump "
-                          f"{self.max_joint_jump:.4g} rad "
-                          "(nearest solution to the current joints)")
-                self.get_logger().warning(reason, throttle_duration_sec=LOG_THROTTLE_S)
-                self._status(msg, WARN, "joint_jump", reason, t0, values, seed_name, check.note)
-                return
-        self._command(q, msg.header.stamp)
-        self.counts["solved"] += 1
-        self._status(msg, OK, "solved", "solved", t0, values, seed_name, check.note)
+        cmd, exact = self.tracker.step_towards(q, ref, now)
+        previous_target, self._last_target = self._last_target, T
+        self.commands.publish(cmd, msg.header.stamp, ref)
+        if exact:
+            self.counts["solved"] += 1
+            self._tracking = True
+            self._goal_stamp = None
+            self._status(msg, OK, "solved", "solved", t0, values, source, check.note)
+            return
+        jump, joint = values["joint_jump"], int(np.argmax(np.abs(q - ref)))
+        # a jump while following a stream of nearby targets is a discontinuity of the IK
+        # (the branch ends); a jump to a target far from the last one is just a new goal
+        near = previous_target is not None and self._is_near(T, previous_target)
+        code = "discontinuity" if self._tracking and near else "approach"
+        self.counts[code] += 1
+        self._tracking = False
+        self._goal_stamp = msg.header.stamp
+        if code == "discontinuity":
+            message = (f"discontinuity: the nearest solution is {jump:.3g} rad from the last "
+                       f"command (joint {joint + 1}: the branch ends at a limit or a "
+                       "singularity); approaching it at the velocity limits")
+            self.get_logger().warning(message, throttle_duration_sec=LOG_THROTTLE_S)
+        else:
+            message = (f"approach: the solution is {jump:.3g} rad away (joint {joint + 1}); "
+                       "commanding steps towards it at the velocity limits")
+        self._status(msg, WARN, code, message, t0, values, source, check.note)
+
+    def _is_near(self, T, T_prev) -> bool:
+        """Whether two targets are close enough to be neighbours on a stream (NEAR_TARGET)."""
+        dp = float(np.linalg.norm(T[:3, 3] - T_prev[:3, 3]))
+        c = 0.5 * (float(np.trace(T[:3, :3] @ T_prev[:3, :3].T)) - 1.0)
+        return dp <= NEAR_TARGET[0] * self.arm.reach and math.acos(max(-1.0, min(1.0, c))) <= \
+            NEAR_TARGET[1]
+
+    def _unreachable(self, msg, reason, t0, values, source, note):
+        self.counts["unreachable"] += 1
+        self.get_logger().warning(reason, throttle_duration_sec=LOG_THROTTLE_S)
+        self._status(msg, WARN, "unreachable", reason, t0, values, source, note)
+
+    def _on_approach_timer(self):
+        """Step towards a solution farther than one command could reach; stop when there."""
+        previous = self.tracker.last
+        cmd = self.tracker.next_step(time.monotonic())
+        if cmd is not None:
+            self.commands.publish(cmd, self._goal_stamp, previous)
+            if self.tracker.goal is None:
+                self._tracking = True
+
+    def _publish_diagnostics(self):
+        lost = self.counts["lost"]
+        st = DiagnosticStatus(
+            level=WARN if lost else OK, name=f"{self.get_fully_qualified_name()}",
+            hardware_id=self.arm.name,
+            message=(f"{lost} target(s) lost by the middleware (more than target_queue_depth "
+                     "arrived during one solve)" if lost else "every target accounted for"),
+            values=[KeyValue(key=k, value=str(v)) for k, v in self.counts.items()])
+        msg = DiagnosticArray(status=[st])
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self.diag_pub.publish(msg)
 
     # ------------------------------------------------------------------ status
     def _status(self, msg, level, code, message, t0, values=None, seed="", note=""):
@@ -272,10 +359,15 @@ class IKNode(Node):
             message="superseded: a newer target arrived before this one was solved",
             values=[KeyValue(key=k, value=v) for k, v in values.items()])
 
-    def _command(self, q, stamp):
-        self._cmd_msg.header.stamp = stamp
-        self._cmd_msg.position = array("d", q)
-        self.cmd_pub.publish(self._cmd_msg)
+
+def _lost_counter(counts: dict):
+    """Subscription event callbacks adding the middleware's lost-message reports to counts."""
+    from rclpy.event_handler import SubscriptionEventCallbacks
+
+    def lost(info):
+        counts["lost"] += int(info.total_count_change)
+
+    return SubscriptionEventCallbacks(message_lost=lost)
 
 
 def _fmt(x: float) -> str:

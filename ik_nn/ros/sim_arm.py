@@ -23,7 +23,7 @@ from sensor_msgs.msg import JointState
 
 from ..arm import ARM_HELP, load_arm
 from . import conversions as rc
-from .common import ConfigError, declare, run
+from .common import ConfigError, declare, reject_unknown_parameters, run
 
 LOG_THROTTLE_S = 2.0
 
@@ -43,6 +43,7 @@ class SimArm(Node):
                           "for every joint (clipped to the limits)")
         self.speed_scale = declare(self, "speed_scale", 1.0,
                                    "Fraction of the arm file's joint velocity limits to move at")
+        reject_unknown_parameters(self)
         if not rate > 0:
             raise ConfigError(f"parameter 'rate' must be > 0, got {rate}")
         if not 0 < self.speed_scale <= 1:

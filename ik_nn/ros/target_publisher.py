@@ -1,13 +1,8 @@
 """``target_publisher``: a stream of reachable PoseStamped targets on ``target_pose``.
 
-Default: a smooth closed path, the forward kinematics of a smooth joint-space curve that stays
-inside the joint limits::
-
-    q_i(t) = mid_i + amplitude * half_range_i * sin(2 pi (1 + i mod 3) t / period + phase_i)
-
-(``phase_i`` drawn once from ``random_seed``), so every target is reachable by construction.
-The period is lengthened when needed so that no joint has to move faster than
-:data:`SPEED_FRACTION` of its velocity limit: sim_arm can follow the path.
+The streams (parameter ``path``) are defined in :mod:`.paths`: by default the forward
+kinematics of a smooth joint-space curve inside the limits, or a Cartesian circle, line or
+figure eight of the tool; each is trackable by an arm moving at its velocity limits.
 
 With ``poses_file`` set, the poses of that YAML file are published in turn instead::
 
@@ -27,25 +22,8 @@ from rclpy.node import Node
 
 from ..arm import ARM_HELP, load_arm
 from . import conversions as rc
-from .common import ConfigError, declare, run
-
-SPEED_FRACTION = 0.8
-
-
-def curve_period(arm, period: float, amplitude: float) -> float:
-    """``period``, or longer so the curve's peak joint speed is SPEED_FRACTION of the limits."""
-    half = 0.5 * (arm.upper - arm.lower)
-    freq = 1.0 + np.arange(arm.dof) % 3
-    needed = np.max(amplitude * half * 2 * math.pi * freq / (SPEED_FRACTION * arm.velocity))
-    return max(float(period), float(needed))
-
-
-def joint_curve(arm, t: float, period: float, amplitude: float, phase) -> np.ndarray:
-    """(dof,) joints of the smooth curve at time t (s); inside the limits for amplitude <= 1."""
-    mid = 0.5 * (arm.lower + arm.upper)
-    half = 0.5 * (arm.upper - arm.lower)
-    freq = 1.0 + np.arange(arm.dof) % 3
-    return mid + amplitude * half * np.sin(2 * math.pi * freq * t / period + phase)
+from .common import ConfigError, declare, reject_unknown_parameters, run
+from .paths import PATHS, curve_period, fit_path, joint_curve
 
 
 def load_poses(path: str):
@@ -99,16 +77,34 @@ class TargetPublisher(Node):
         self.amplitude = declare(self, "amplitude", 0.4,
                                  "Fraction of each joint's half range the curve sweeps (0..1]")
         random_seed = declare(self, "random_seed", 0, "Seed of the random phases of the curve")
+        self.path_kind = declare(
+            self, "path", "joint_curve",
+            "Stream: joint_curve (FK of a joint-space curve), or a Cartesian path of the tool "
+            "from the curve's first pose: circle, line, figure_eight")
+        size = declare(self, "path_size", 0.1,
+                       "Radius or half-length (m) of a Cartesian path (halved until trackable)")
         poses_file = declare(self, "poses_file", "",
                              "YAML file of poses to publish in turn instead of the curve "
                              "('' = use the curve)")
-        if not rate > 0 or not self.path_period > 0:
-            raise ConfigError("parameters 'rate' and 'period' must be > 0")
+        reject_unknown_parameters(self)
+        for name, value in (("rate", rate), ("period", self.path_period), ("path_size", size)):
+            if not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"parameter '{name}' must be a finite number > 0, got {value}")
         if not 0 < self.amplitude <= 1:
             raise ConfigError(f"parameter 'amplitude' must be in (0, 1], got {self.amplitude}")
+        if self.path_kind not in PATHS:
+            raise ConfigError(f"parameter 'path': {self.path_kind!r}; choose from "
+                              f"{', '.join(PATHS)}")
         self.arm = load_arm(arm)
-        self.path_period = curve_period(self.arm, self.path_period, self.amplitude)
         self.phase = np.random.default_rng(random_seed).uniform(0, 2 * math.pi, self.arm.dof)
+        self.path = None
+        if self.path_kind != "joint_curve":
+            try:
+                q0 = joint_curve(self.arm, 0.0, 1.0, self.amplitude, self.phase)
+                self.path, _ = fit_path(self.arm, self.path_kind, q0, size, self.path_period)
+            except ValueError as exc:
+                raise ConfigError(f"parameter 'path': {exc}") from exc
+        self.path_period = curve_period(self.arm, self.path_period, self.amplitude)
         self.poses = None
         self.frame = self.base_frame
         if poses_file:
@@ -118,14 +114,21 @@ class TargetPublisher(Node):
         self._t0 = self.get_clock().now()
         self.pub = self.create_publisher(PoseStamped, "target_pose", 10)
         self.timer = self.create_timer(1.0 / rate, self._tick)
-        what = (f"{len(self.poses)} poses from {poses_file}" if self.poses
-                else f"a joint-space curve ({self.path_period:.3g} s per loop)")
+        if self.poses:
+            what = f"{len(self.poses)} poses from {poses_file}"
+        elif self.path is not None:
+            what = (f"a {self.path_kind} of {self.path.size:.3g} m ({self.path.period:.3g} s "
+                    "per loop)")
+        else:
+            what = f"a joint-space curve ({self.path_period:.3g} s per loop)"
         self.get_logger().info(f"arm {self.arm.name}: {what} at {rate:g} Hz")
 
     def target(self, t: float) -> np.ndarray:
         """(4, 4) target at time t (s) since start (curve), or the next listed pose."""
         if self.poses:
             return self.poses[self.count % len(self.poses)]
+        if self.path is not None:
+            return self.path.pose(t)
         q = joint_curve(self.arm, t, self.path_period, self.amplitude, self.phase)
         return self.arm.fk(q)[0]
 

@@ -1,0 +1,101 @@
+"""What ik_node seeds each solve from, and how far one command may move the arm (no ROS here).
+
+Reference, the seed of each solve (:meth:`Tracker.reference`):
+
+* the node's own last command, while the arm follows it: consecutive answers then come from
+  one branch, even when the arm lags or publishes no joint_states at all;
+* fresh joint_states when they disagree with the last command by more than
+  ``reference_tol`` on some joint (someone else moved the arm, or it does not follow);
+* joint_states older than ``joint_states_timeout`` are not used; with no reference at all the
+  network alone proposes (status ``seed`` = ``network``).
+
+Commands never ask a joint to move faster than ``speed_scale`` times its velocity limit over
+the time since the previous command (:meth:`Tracker.step_towards`). A solution farther than
+that is approached: the node commands steps along the straight joint-space line towards it, on
+its own timer between targets, until it is reached. So an arm that starts away from a stream
+of targets is brought onto it, and a jump the IK cannot avoid (a branch ending at a limit or a
+singularity) becomes motion the arm can follow. ``speed_scale`` 0 commands every solution as
+it is (for controllers that interpolate themselves).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+FIRST_PERIOD = 0.1  # s: the time a first command (none before it) is allowed to take
+
+
+@dataclass
+class Tracker:
+    """Reference and command limiting for one arm; times in seconds (monotonic clock).
+
+    velocity (dof,) joint velocity limits (rad/s, m/s); speed_scale in [0, 1]; period (s) of
+    the approach timer, the shortest time a step is allowed for.
+    """
+
+    velocity: np.ndarray
+    speed_scale: float = 1.0
+    joint_states_timeout: float = 0.5
+    reference_tol: float = 0.2
+    period: float = 0.02
+    last: np.ndarray | None = None          # (dof,) last command
+    last_time: float = -np.inf
+    measured: np.ndarray | None = None      # (dof,) last joint_states
+    measured_time: float = -np.inf
+    goal: np.ndarray | None = None          # (dof,) solution being approached
+
+    def observe(self, q: np.ndarray, now: float):
+        """Record joint_states q (dof,) received at ``now``."""
+        self.measured, self.measured_time = q, now
+
+    def fresh(self, now: float) -> np.ndarray | None:
+        """The last joint_states if younger than joint_states_timeout, else None."""
+        if self.measured is not None and now - self.measured_time <= self.joint_states_timeout:
+            return self.measured
+        return None
+
+    def reference(self, now: float):
+        """``(q (dof,) or None, source)``; source is last_command, joint_states or network."""
+        fresh = self.fresh(now)
+        if self.last is not None:
+            if fresh is not None and np.max(np.abs(fresh - self.last)) > self.reference_tol:
+                return fresh, "joint_states"
+            return self.last, "last_command"
+        if fresh is not None:
+            return fresh, "joint_states"
+        return None, "network"
+
+    def allowed(self, now: float) -> np.ndarray:
+        """(dof,) the largest move of each joint one command may ask for at ``now``."""
+        dt = now - self.last_time if self.last is not None else FIRST_PERIOD
+        return self.velocity * self.speed_scale * min(max(dt, self.period), 1.0)
+
+    def step_towards(self, goal: np.ndarray, start: np.ndarray | None, now: float):
+        """The command for ``goal`` (dof,) from ``start`` (the reference; None: go at once).
+
+        Returns ``(command (dof,), exact)``: the goal itself when it is within one step (or
+        limiting is off), else the point on the line start → goal the velocity limits reach,
+        and the goal is kept for :meth:`next_step`.
+        """
+        if start is None or self.speed_scale <= 0:
+            return self._sent(goal, now, None), True
+        delta = goal - start
+        allowed = self.allowed(now)
+        big = np.abs(delta)
+        scale = float(np.min(np.where(big > 0, allowed / np.maximum(big, 1e-300), np.inf)))
+        if scale >= 1.0:
+            return self._sent(goal, now, None), True
+        return self._sent(start + scale * delta, now, goal), False
+
+    def next_step(self, now: float) -> np.ndarray | None:
+        """The next command towards the goal being approached, or None when there is none."""
+        if self.goal is None or self.last is None:
+            return None
+        goal = self.goal
+        cmd, exact = self.step_towards(goal, self.last, now)
+        return cmd
+
+    def _sent(self, cmd: np.ndarray, now: float, goal: np.ndarray | None) -> np.ndarray:
+        self.last, self.last_time, self.goal = cmd, now, goal
+        return cmd
