@@ -69,6 +69,7 @@ class ArmStats:
         self.caught_up = None      # commands until the first tracking sample within 1 mm
         self.commanded = None      # (4, 4) target of the last joint_command
         self.commanded_key = None  # its stamp (ns)
+        self.status_of = {}        # target stamp "sec.nanosec" -> status code
         self.last_q = None         # joints of the last joint_command
         self.jumps = []            # max |joint change| between consecutive commands (rad)
         self.last_target = {}     # stamp ns -> (4, 4)
@@ -107,7 +108,8 @@ class ArmStats:
             f"{_pct(self.jumps, 50):.3f} rad  "
             f"max {max(self.jumps, default=float('nan')):.3f} rad, "
             f"{sum(j > 0.5 for j in self.jumps)} over 0.5 rad",
-            "  tracking end effector vs the commanded target when the next command arrives, "
+            "  tracking end effector vs each exactly commanded target when the next command "
+            "arrives, "
             + (f"once caught up (after {self.caught_up} commands): p50 {_pct(track, 50):.2e} m"
                f"  p95 {_pct(track, 95):.2e} m  max {max(track):.2e} m ({len(track)} commands)"
                if track else "never caught up (never within 1 mm)"),
@@ -143,6 +145,9 @@ def _monitor(rclpy_node_cls, stats_by_ns):
                 kv = {v.key: v.value for v in s.values}
                 st.levels.append(level)
                 st.codes[kv.get("code", "")] = st.codes.get(kv.get("code", ""), 0) + 1
+                st.status_of[kv.get("target_stamp", "")] = kv.get("code", "")
+                if len(st.status_of) > 200:
+                    st.status_of.pop(next(iter(st.status_of)))
                 st.window[1] += 1
                 if kv.get("code") != "superseded":
                     st.solve_ms.append(float(kv.get("solve_time_ms", "nan")))
@@ -154,7 +159,10 @@ def _monitor(rclpy_node_cls, stats_by_ns):
         def on_command(msg, st=st):
             st.commands += 1
             key = rc.stamp_to_ns(msg.header.stamp)
-            if st.commanded is not None and st.ee is not None:
+            prev = st.commanded_key   # its status came after its command: look it up now
+            exact = prev is not None and st.status_of.get(
+                f"{prev // 10**9}.{prev % 10**9:09d}") == "solved"
+            if st.commanded is not None and st.ee is not None and exact:
                 st.tracking.append(float(np.linalg.norm(st.ee - st.commanded[:3, 3])))
                 if st.caught_up is None and st.tracking[-1] <= CAUGHT_UP:
                     st.caught_up = len(st.tracking) - 1
