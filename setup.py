@@ -69,9 +69,9 @@ setup(
     entry_points={
         "console_scripts": [
             "ik-nn = ik_nn.cli:main",
-            "ik_node = ik_nn.ros.ik_node:main",
-            "sim_arm = ik_nn.ros.sim_arm:main",
-            "target_publisher = ik_nn.ros.target_publisher:main",
+            "ik_node = ik_nn.ros.entry:ik_node",
+            "sim_arm = ik_nn.ros.entry:sim_arm",
+            "target_publisher = ik_nn.ros.entry:target_publisher",
         ],
     },
 )

@@ -11,7 +11,19 @@ Public API::
 The runtime, in data-path order: arm → kinematics → encoding / seeder → lm → candidates →
 solver → ros/. Its compiled kernels (``ik_nn/kernels/*.c``) are built at install time.
 """
-from .arm import BUNDLED_ARMS, Arm, ArmError, load_arm
-from .solver import IKResult, IKSolver
-
 __all__ = ["Arm", "ArmError", "BUNDLED_ARMS", "IKResult", "IKSolver", "load_arm"]
+_HOME = {"Arm": "arm", "ArmError": "arm", "BUNDLED_ARMS": "arm", "load_arm": "arm",
+         "IKResult": "solver", "IKSolver": "solver"}
+
+
+def __getattr__(name):
+    """Import a public name on first use.
+
+    ``import ik_nn`` itself then costs nothing, so a node's entry point can install its
+    signal handlers before numpy and the kernels load.
+    """
+    if name in _HOME:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_HOME[name]}", __name__), name)
+    raise AttributeError(f"module 'ik_nn' has no attribute {name!r}")

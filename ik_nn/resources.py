@@ -3,12 +3,12 @@
 * source checkout / ``pip install -e .``: next to the ``ik_nn`` package folder;
 * ``pip install .`` and ``colcon build``: ``<prefix>/share/ik_nn`` where ``<prefix>`` holds
   ``lib/pythonX.Y/site-packages/ik_nn`` (a venv, /usr/local, or colcon's ``install/ik_nn``);
-* otherwise the ament index (needs ``AMENT_PREFIX_PATH``) or ``sys.prefix/share/ik_nn``.
+* ``pip install --target DIR``: ``DIR/share/ik_nn``;
+* otherwise the ament index (needs ``AMENT_PREFIX_PATH``).
 """
 from __future__ import annotations
 
 import os
-import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,6 +18,7 @@ PACKAGE = "ik_nn"
 def _candidates():
     here = Path(__file__).resolve().parent
     yield here.parent  # source checkout or editable install
+    yield here.parent / "share" / PACKAGE  # pip install --target DIR: DIR/share/ik_nn
     if len(here.parents) > 3:
         yield here.parents[3] / "share" / PACKAGE  # <prefix>/lib/pythonX.Y/site-packages/ik_nn
     if os.environ.get("AMENT_PREFIX_PATH"):
@@ -27,7 +28,6 @@ def _candidates():
             yield Path(get_package_share_directory(PACKAGE))
         except Exception:  # not indexed, or ament_index_python absent: try the next place
             pass
-    yield Path(sys.prefix) / "share" / PACKAGE
 
 
 @lru_cache(maxsize=None)

@@ -58,7 +58,7 @@ class NodeProcess:
     def __init__(self, name: str, namespace: str = "", params: dict | None = None,
                  params_file: str | None = None):
         self.name = name
-        cmd = [sys.executable, "-m", f"ik_nn.ros.{name}", "--ros-args"]
+        cmd = [sys.executable, "-m", "ik_nn.ros.entry", name, "--ros-args"]
         if namespace:
             cmd += ["-r", f"__ns:={namespace}"]
         if params_file:

@@ -129,8 +129,9 @@ def test_no_private_names_across_modules():
 def runtime_modules() -> set:
     """The import closure of the node and the API, from the static graph."""
     g = graph()
-    todo = ["ik_nn.ros.ik_node", "ik_nn.ros.sim_arm", "ik_nn.ros.target_publisher",
-            "ik_nn.ros.bringup", "ik_nn"]
+    todo = ["ik_nn.ros.entry", "ik_nn.ros.ik_node", "ik_nn.ros.sim_arm",
+            "ik_nn.ros.target_publisher", "ik_nn.ros.bringup", "ik_nn", "ik_nn.arm",
+            "ik_nn.solver"]
     seen = set()
     while todo:
         n = todo.pop()

@@ -113,7 +113,8 @@ def measure(arm="ur5", model="bundled", rate=1000.0, duration=60.0, warmup=2.0,
     n = n_warm + n_meas
     poses = stream_targets(arm_obj, n, targets, rate, np.random.default_rng(0))
     prof = ["-m", "cProfile", "-o", str(profile)] if profile else []
-    cmd = [sys.executable, *prof, "-m", "ik_nn.ros.ik_node", "--ros-args", "-r", f"__ns:={ns}",
+    cmd = [sys.executable, *prof, "-m", "ik_nn.ros.entry", "ik_node", "--ros-args", "-r",
+           f"__ns:={ns}",
            "--params-file", str(config_path("ik_nn.yaml")), "-p", f"arm:={arm}",
            "-p", f"model:={model}", "-p", f"timeout:={float(timeout)!r}"]
     node_proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

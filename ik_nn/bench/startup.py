@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
-NODE_MODULE = "ik_nn.ros.ik_node"
+NODE_MODULE = "ik_nn.ros.entry"  # the console scripts' module: signals handled before imports
 LAYOUTS = ("target", "prefix", "colcon")
 ANSWER_TIMEOUT = 60.0    # s: a node that has not answered by then is reported as not answering
 GRACE = 10.0             # s after SIGINT/SIGTERM before SIGKILL
@@ -77,6 +77,7 @@ IGNORE = shutil.ignore_patterns(".git", ".venv", ".ci", "build", "install", "log
                                 "bench_out", "__pycache__", "*.egg-info", ".pytest_cache",
                                 "*.pyc", "*.so")
 UNPRIVILEGED_ID = 65534  # nobody / nogroup
+PROBE_NAMES = itertools.count()
 
 # Run in a fresh process of an install: the first and second call of each IKSolver path.
 # argv: arm, model ("bundled" or "none"); prints one JSON line (times in ms).
@@ -178,6 +179,16 @@ def copy_source(source: Path, dest: Path):
     shutil.copytree(source, dest, ignore=IGNORE)
 
 
+def revision(path: Path) -> str:
+    """Return the git revision of ``path`` (``+dirty`` with local changes), '' if none."""
+    try:
+        done = subprocess.run(["git", "-C", str(path), "describe", "--always", "--dirty=+dirty"],
+                              capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
 def is_source_tree(path: Path) -> bool:
     """Tell whether ``path`` holds the package's sources (setup.py, package.xml, ik_nn/)."""
     return all((path / p).exists() for p in ("setup.py", "package.xml", "ik_nn/__init__.py"))
@@ -271,7 +282,7 @@ def stop(proc: subprocess.Popen, sig=signal.SIGINT, grace: float = GRACE) -> dic
 
 def node_command(namespace: str, arm: str, model: str, params=None) -> list:
     """Build the ik_node command: this interpreter, ``-m ik_nn.ros.ik_node``, ROS arguments."""
-    cmd = [sys.executable, "-m", NODE_MODULE, "--ros-args", "-r", f"__ns:={namespace}",
+    cmd = [sys.executable, "-m", NODE_MODULE, "ik_node", "--ros-args", "-r", f"__ns:={namespace}",
            "-p", f"arm:={arm}", "-p", f"model:={model}"]
     for key, value in (params or {}).items():
         text = ("true" if value else "false") if isinstance(value, bool) else str(value)
@@ -358,7 +369,8 @@ class Probe:
         self.context = Context()
         rclpy.init(context=self.context, domain_id=domain_id,
                    signal_handler_options=SignalHandlerOptions.NO)
-        self.node = rclpy.create_node(f"startup_probe_{os.getpid()}", context=self.context)
+        self.node = rclpy.create_node(f"startup_probe_{os.getpid()}_{next(PROBE_NAMES)}",
+                                      context=self.context)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self._last_ns = 0
@@ -396,7 +408,7 @@ class Probe:
                         "error": f"exited with code {proc.returncode} before answering"}
             if now - t0 > timeout:
                 return {"answered": False, "targets_sent": sent,
-                        "error": f"no answer within {timeout:.0f} s"}
+                        "error": f"no answer within {timeout:g} s"}
             if now >= next_pub:
                 ep.target.publish(self.target(T)[0])
                 sent += 1
@@ -431,7 +443,8 @@ class Probe:
                         found[d["target_stamp"]] = d
             if keys[-1] in found:
                 d = found[keys[-1]]
-                return {"path": path, "code": d.get("code", ""), "seed": d.get("seed", ""),
+                return {"path": path, "code": d.get("code", ""), "level": d["level"],
+                        "seed": d.get("seed", ""),
                         "solve_time_ms": as_float(d.get("solve_time_ms")),
                         "answer_ms": (time.monotonic() - sent) * 1e3,
                         "superseded": sum(v.get("code") == "superseded"
@@ -451,7 +464,7 @@ class Probe:
         far[:3, 3] = arm.base[:3, 3] + np.array([10.0, 0.0, 0.0])
         nowhere = np.eye(4)
         nowhere[:3, 3] = arm.base[:3, 3]
-        out = [self.ask(ep, proc, T_new, "new reachable target, network seed"),
+        out = [self.ask(ep, proc, T_new, "new reachable target, no joint_states yet"),
                self.ask(ep, proc, far, "out of reach (10 m away)"),
                self.ask(ep, proc, nowhere, "in reach, no solution (base origin)"),
                self.ask(ep, proc, T_new, "burst of 10 (latest wins)", burst=10)]
@@ -620,10 +633,10 @@ class StartupBench:
         ``peer``: "new" measures with a probe node created for this start (just before the
         node), "shared" with the one probe that saw the earlier nodes (what a long-running
         peer sees of a restarted node: discovery of a restarted participant can lag). The
-        probe's own start-up is never counted. ``runner``: a command prefix that runs the measurement as another user (then this
-        process's only part is the before/after snapshot of the install). Times in s from
-        process start; ``written``: changes in the install folder; ``home_written``: files the
-        node created in its HOME / ROS_LOG_DIR.
+        probe's own start-up is never counted. ``runner``: a command prefix that runs the
+        measurement as another user (then this process only snapshots the install before and
+        after). Times in s from process start; ``written``: changes in the install folder;
+        ``home_written``: files the node created in its HOME / ROS_LOG_DIR.
         """
         run = {"label": label, "layout": inst.layout, "arm": arm, "model": model,
                "params": dict(params or {}), "answered": False}
@@ -828,8 +841,8 @@ def restore_write(root):
 def measure(bench: StartupBench, args) -> dict:
     """Take every measurement of the report, in order (see the module docstring)."""
     res = {"installs": [], "fresh": [], "warm": [], "calls": None, "signals": [],
-           "read_only": None}
-    main_inst = None
+           "read_only": []}
+    main_inst, answered = None, []
     for layout in args.layout:
         progress(f"fresh install: {layout}")
         inst = bench.install(layout)
@@ -837,8 +850,9 @@ def measure(bench: StartupBench, args) -> dict:
         progress(f"  first start after the {layout} install")
         run = bench.start(inst, f"{layout}: first start", args.arm[0], args.model[0])
         res["fresh"].append(run)
-        if run["answered"] and main_inst is None:
-            main_inst = inst
+        if run["answered"]:
+            answered.append(layout)
+            main_inst = main_inst or inst
     if main_inst is None:
         progress("no install answered: nothing else can be measured")
         return res
@@ -868,7 +882,7 @@ def measure(bench: StartupBench, args) -> dict:
     res["signals"].append(bench.signal_run(main_inst, signal.SIGTERM, args.sigterm_delay,
                                            args.arm[0]))
     if not args.no_read_only:
-        res["read_only"] = read_only_run(bench, main_inst.layout, args)
+        res["read_only"] = [read_only_run(bench, layout, args) for layout in answered]
     return res
 
 
@@ -876,7 +890,7 @@ def read_only_run(bench: StartupBench, layout: str, args) -> dict:
     """Install fresh and start it first as a user who cannot write the install."""
     progress(f"read-only: fresh {layout} install, started by an unprivileged user")
     inst = bench.install(layout, "-read-only")
-    out = {"install": asdict(inst)}
+    out = {"layout": layout, "install": asdict(inst)}
     if inst.error:
         out["error"] = inst.error
         return out
@@ -940,19 +954,21 @@ def verdicts(res: dict) -> list:
         dirty = [s for s in res["signals"] if s.get("traceback")]
         out.append(["a signal during start-up never prints a traceback",
                     f"{len(dirty)} of {len(res['signals'])} runs did", not dirty])
-    ro = res.get("read_only")
-    if ro is not None:
+    for ro in res.get("read_only") or []:
         run = ro.get("run") or {}
         t = run.get("first_status_s")
-        out.append(["answers where the package folder is read-only",
-                    f"{t:.2f} s ({ro.get('user', '')[:40]})" if t is not None
+        out.append([f"answers where the package folder is read-only ({ro['layout']})",
+                    f"{t:.2f} s to the first answer" if t is not None
                     else ro.get("error") or run.get("error", "no answer"),
                     t is not None])
-    written = [r for r in runs + res["signals"] if r.get("written")]
+    everything = runs + res["signals"] + ([res["calls"]] if res.get("calls") else [])
+    written = [r for r in everything if r.get("written")]
     if runs:
+        what = "; ".join(f"{r.get('label') or r.get('signal', 'IKSolver calls')}: "
+                         f"{describe_writes(r['written'])}" for r in written[:3])
         out.append(["nothing written into the install folder",
-                    f"{len(written)} of {len(runs) + len(res['signals'])} runs wrote",
-                    not written])
+                    f"{len(written)} of {len(everything)} runs wrote" + (
+                        f" ({what})" if what else ""), not written])
     answered = [r for r in runs if r.get("answered")]
     if answered:
         missing = sorted({step for r in answered for step, _ in STEPS
@@ -965,8 +981,41 @@ def verdicts(res: dict) -> list:
 
 def all_runs(res: dict) -> list:
     """Return every node start of a result (fresh, warm, read-only)."""
-    ro = (res.get("read_only") or {}).get("run")
-    return res["fresh"] + res["warm"] + ([ro] if ro else [])
+    ro = [r["run"] for r in res.get("read_only") or [] if r.get("run")]
+    return res["fresh"] + res["warm"] + ro
+
+
+def describe_writes(written: list) -> str:
+    """Summarise a :func:`changes` list: how many entries, how many are bytecode caches."""
+    pyc = [w for w in written if "__pycache__" in w]
+    text = f"{len(written)} entries"
+    if pyc:
+        text += f", {len(pyc)} of them Python bytecode caches (__pycache__)"
+    return text + ", e.g. " + ", ".join(written[:2])
+
+
+def callback_rows(runs: list) -> list:
+    """Rows of the callbacks table: per kind of target, codes, seeds and solve_time_ms."""
+    kinds = {}
+    for run in runs:
+        if run.get("answered"):
+            kinds.setdefault("first target (no joint_states)", []).append(
+                {"code": run.get("first_code", ""), "solve_time_ms": run.get("first_solve_ms"),
+                 "label": run["label"]})
+        for c in run.get("callbacks", []):
+            kinds.setdefault(c["path"], []).append(dict(c, label=run["label"]))
+    first = next((r["label"] for r in runs if r.get("answered")), "")
+    rows = []
+    for kind, recs in kinds.items():
+        times = [r["solve_time_ms"] for r in recs if r.get("solve_time_ms") is not None]
+        at_first = [r["solve_time_ms"] for r in recs if r["label"] == first]
+        problems = sorted({r["error"] for r in recs if r.get("error")})
+        rows.append([kind, ", ".join(sorted({r.get("code", "") for r in recs} - {""})),
+                     ", ".join(sorted({r.get("seed", "") for r in recs} - {""})) or "—",
+                     fs(at_first[0] if at_first else None),
+                     fs(statistics.median(times) if times else None),
+                     fs(max(times) if times else None), len(recs), "; ".join(problems)])
+    return rows
 
 
 def callback_times(run: dict) -> list:
@@ -1022,9 +1071,11 @@ def report(ctx: dict, res: dict, checks: list, settings: dict) -> str:
            f"Machine: {ctx['cpu'] or 'unknown CPU'}, {ctx['cores']} cores usable, Python "
            f"{ctx['python']}, euid {ctx['euid']}; load average (1/5/15 min) at start "
            f"{ctx['load_start']}, at end {ctx.get('load_end')}; {ctx['date']}.",
-           f"Source: {settings['source']}; ROS_DOMAIN_ID {settings['domain_id']}, discovery "
-           "LOCALHOST. Times in s from process start (just before Popen) unless marked; the "
-           "probe node exists before the node starts. The OS page cache is not dropped.", ""]
+           f"Source: {settings['source']} ({settings['revision'] or 'no git revision'}); "
+           f"ROS_DOMAIN_ID {settings['domain_id']}, discovery "
+           "LOCALHOST. Times in s from process start (just before Popen) unless marked. Each "
+           "start has a probe node of its own, created before the node is started (one series "
+           "shares a long-lived probe instead). The OS page cache is not dropped.", ""]
     out += ["## Fresh installs (first start after each)", "",
             table(["layout", "install (build) s", "ik_nn imported from", "problem"],
                   [[i["layout"], fs(i["build_s"]), i["origin"] or "—", i["error"][:300]]
@@ -1050,20 +1101,20 @@ def report(ctx: dict, res: dict, checks: list, settings: dict) -> str:
             for label, runs in groups.items()]
         out += [table(["config", "runs", "median first status s", "median first command s",
                        "median 'ready in' s", "median SIGINT → exit s"], med_rows), ""]
-    cb_rows = []
-    for run in all_runs(res):
-        if run.get("answered"):
-            cb_rows.append([run["label"], "first target (network seed)", run.get("first_code"),
-                            "", fs(run.get("first_solve_ms"), 2), "", ""])
-        for c in run.get("callbacks", []):
-            cb_rows.append([run["label"], c["path"], c.get("code", ""), c.get("seed", ""),
-                            fs(c.get("solve_time_ms"), 2), fs(c.get("answer_ms"), 1),
-                            c.get("error", "") or (f"{c['superseded']} superseded"
-                                                   if c.get("superseded") else "")])
+        lags = {label: [r["matched_s"] - r["steps"]["ready"] for r in runs
+                        if r.get("matched_s") is not None and "ready" in r.get("steps", {})]
+                for label, runs in groups.items()}
+        out += ["Discovery lag (probe matched − node logged 'ready', s; DDS, not the node): "
+                + "; ".join(f"{label}: median {fs(statistics.median(v))}, max {fs(max(v))}"
+                            for label, v in lags.items() if v), ""]
+    cb_rows = callback_rows(all_runs(res))
     if cb_rows:
-        out += ["## No compilation in callbacks (each target's solve_time_ms)", "",
-                table(["run", "target", "code", "seed", "solve_time_ms", "answer ms", "note"],
-                      cb_rows), ""]
+        out += ["## No compilation in callbacks (solve_time_ms the node reports per target)",
+                "", "Per kind of target, over every node start (each start's first target of "
+                "that kind, in a fresh process); 'first fresh start' = the first start that "
+                "answered after a fresh install.", "",
+                table(["target", "codes", "seeds", "first fresh start ms", "median ms", "max ms",
+                       "starts", "problems"], cb_rows), ""]
     calls = res.get("calls")
     if calls:
         out += ["## IKSolver in a fresh process of the install (no node)", ""]
@@ -1087,20 +1138,22 @@ def report(ctx: dict, res: dict, checks: list, settings: dict) -> str:
                         (f"yes: {s['exception']} at {s['where']}" if s.get("traceback")
                          else "no"), len(s.get("written", []))]
                        for s in res["signals"]]), ""]
-    ro = res.get("read_only")
-    if ro is not None:
-        out += ["## Read-only package folder", ""]
-        if ro.get("user"):
-            out.append(f"User: {ro['user']}; can write into the package folder: "
-                       f"{ro.get('package_writable')}.")
-        if ro.get("error"):
-            out.append(f"Problem: {ro['error']}")
-        if ro.get("run"):
-            out += ["", table(START_HEADER, [start_row(ro["run"])])]
-            if ro["run"].get("tail"):
-                out += ["      " + ln for ln in ro["run"]["tail"]]
+    if res.get("read_only"):
+        out += ["## Read-only package folder (a fresh install per layout, first start)", ""]
+        for ro in res["read_only"]:
+            if ro.get("user"):
+                out.append(f"- {ro['layout']}: user {ro['user']}; it can write into the "
+                           f"package folder: {ro.get('package_writable')}.")
+            if ro.get("error"):
+                out.append(f"- {ro['layout']}: problem: {ro['error']}")
+        runs = [ro["run"] for ro in res["read_only"] if ro.get("run")]
+        if runs:
+            out += ["", table(START_HEADER, [start_row(r) for r in runs])]
+            for r in runs:
+                out += ["      " + ln for ln in r.get("tail", [])]
         out.append("")
-    homes = sorted({c for r in all_runs(res) for c in r.get("home_written", [])})
+    homes = sorted({c for r in all_runs(res) for c in r.get("home_written", [])
+                    if not c.endswith("/")})
     if homes:
         out += ["Files the nodes created in their HOME (not the install): "
                 + ", ".join(homes[:8]), ""]
@@ -1162,7 +1215,8 @@ def run(args) -> int:
     domain = args.domain_id if args.domain_id is not None else 150 + os.getpid() % 50
     workdir = Path(tempfile.mkdtemp(prefix="ik_nn_startup_"))
     ctx = machine_context()
-    settings = {"source": str(source), "domain_id": domain, "workdir": str(workdir),
+    settings = {"source": str(source), "revision": revision(source), "domain_id": domain,
+                "workdir": str(workdir),
                 "args": {k: v for k, v in vars(args).items() if k != "single_start"}}
     progress(f"machine: {ctx['cpu']}, {ctx['cores']} cores, load {ctx['load_start']}; "
              f"work folder {workdir}")
