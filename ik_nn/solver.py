@@ -31,6 +31,7 @@ CHUNK = 1024        # targets per chunk (one network call + refinement each)
 POSE_TOL = 1e-6     # |RᵀR − I| above this: not a rotation; the target is refused
 _SEED_ONLY, _RESUME = 1, 2  # stages of candidates.solve (kernels/iknn.h)
 _BOOL, _INT, _F64 = np.dtype(np.bool_), np.dtype(np.int64), np.dtype(np.float64)
+_POSE, _ONE = (4, 4), (1, 4, 4)
 
 log = logging.getLogger("ik_nn")
 
@@ -204,8 +205,13 @@ class IKSolver:
         seed: (dof,) or (N, dof) current joints, or None. position_only: match the tool
         position only (rotation ignored and reported as 0).
         """
-        T = self._targets(T.reshape(1, 4, 4) if T.__class__ is np.ndarray
-                          and T.shape == (4, 4) else T)
+        if (T.__class__ is np.ndarray and T.shape == _POSE and T.dtype is _F64
+                and T.flags.c_contiguous and _kernels.check_poses(T3 := T.reshape(_ONE), POSE_TOL)
+                is None):
+            T = T3   # one valid pose: the checks below, done
+        else:
+            T = self._targets(T.reshape(_ONE) if T.__class__ is np.ndarray
+                              and T.shape == _POSE else T)
         n = T.shape[0]
         seeds = None if seed is None else self._seeds(seed, n)
         po = position_only is True or bool(position_only)

@@ -85,15 +85,23 @@ static int damped_step(const double *JtJ, const double *g, double lam, const dou
 {
     int held[IKNN_MAX_DOF] = {0};
     for (int pass = 0; pass <= dof; pass++) {
-        for (int i = 0; i < dof; i++) {
-            gh[i] = held[i] ? 0.0 : g[i];
-            for (int j = 0; j < dof; j++)
-                M[i * dof + j] = (held[i] || held[j]) ? (i == j) : JtJ[i * dof + j];
-            if (!held[i])
+        if (pass == 0) { /* the common case: nothing held */
+            memcpy(M, JtJ, sizeof(double) * dof * dof);
+            for (int i = 0; i < dof; i++)
                 M[i * dof + i] += lam;
+            if (!cholesky_solve(M, g, delta, dof))
+                return 0;
+        } else {
+            for (int i = 0; i < dof; i++) {
+                gh[i] = held[i] ? 0.0 : g[i];
+                for (int j = 0; j < dof; j++)
+                    M[i * dof + j] = (held[i] || held[j]) ? (i == j) : JtJ[i * dof + j];
+                if (!held[i])
+                    M[i * dof + i] += lam;
+            }
+            if (!cholesky_solve(M, gh, delta, dof))
+                return 0;
         }
-        if (!cholesky_solve(M, gh, delta, dof))
-            return 0;
         int more = 0;
         for (int i = 0; i < dof; i++)
             if (!held[i] && ((q[i] <= lower[i] && delta[i] < 0.0) ||
