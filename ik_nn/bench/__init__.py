@@ -12,7 +12,7 @@ One job per module, each importing only the ones above it:
 * :mod:`~ik_nn.bench.methods` — the compared methods and how each is run and timed;
 * :mod:`~ik_nn.bench.report` — Markdown tables, JSON, the README section;
 * :mod:`~ik_nn.bench.plots` — the PNG plots;
-* :mod:`~ik_nn.bench.seed_study` — the seed deck's experiments redone (``--seed-study``);
+* :mod:`~ik_nn.bench.deck_study` — the slide deck's experiments redone (``--deck-study``);
 * :mod:`~ik_nn.bench.ros_latency` — end-to-end ROS 2 latency between processes (``--ros``);
 * :mod:`~ik_nn.bench.run` — the ``ik-nn bench`` command line.
 """

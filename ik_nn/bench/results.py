@@ -1,7 +1,7 @@
 """The bench's one summary row (per method and arm) and its one percentile helper.
 
 :func:`summary` turns a :class:`~ik_nn.bench.judge.Verdict` and the timings into the row that
-``ik-nn bench`` writes to results.json. The solver-only report and the seed study publish the
+``ik-nn bench`` writes to results.json. The solver-only report and the deck study publish the
 same figures under their older key names: :func:`solver_only_view` and :func:`task_space_view`
 rename them (and convert units), they never judge anything themselves.
 """
@@ -98,7 +98,7 @@ def solver_only_view(row, iterations, single) -> dict:
 
 
 def task_space_view(row) -> dict:
-    """Rename a :func:`summary` row to the seed study's task-space keys (mm, degrees)."""
+    """Rename a :func:`summary` row to the deck study's task-space keys (mm, degrees)."""
     return {
         "pos_err_median_mm": row["pos_err_median"] * 1e3,
         "rot_err_median_deg": float(np.degrees(row["rot_err_median"])),

@@ -7,7 +7,7 @@ Modes:
 * ``--solver-only``: the LM refiner from seeds perturbed by ``--perturb`` rad (no network).
 * ``--ros``: end-to-end PoseStamped → JointState latency between processes
   (:mod:`ik_nn.bench.ros_latency`).
-* ``--seed-study``: the seed deck's experiments redone (:mod:`ik_nn.bench.seed_study`).
+* ``--deck-study``: the slide deck's experiments redone (:mod:`ik_nn.bench.deck_study`).
 
 The measuring, judging and writing live in the modules named in :mod:`ik_nn.bench`; this one
 imports cheaply (the solver, matplotlib and rclpy load only when a mode runs).
@@ -21,8 +21,8 @@ import sys
 from pathlib import Path
 
 from ..arm import BUNDLED_ARMS
+from . import deck_study, ros_latency
 from . import report as bench_report
-from . import ros_latency, seed_study
 from .machine import loadavg, machine
 from .methods import COMPARE, PEER_METHODS, compare, solver_only
 from .targets import BENCH_SEED
@@ -67,10 +67,10 @@ def add_arguments(parser):
     parser.add_argument("--ros", action="store_true",
                         help="end-to-end ROS 2 latency between processes "
                              "(see ik_nn.bench.ros_latency)")
-    parser.add_argument("--seed-study", action="store_true",
-                        help="the seed deck's experiments redone: its joint-space metric beside "
+    parser.add_argument("--deck-study", "--seed-study", action="store_true", dest="deck_study",
+                        help="the slide deck's experiments redone: its joint-space metric beside "
                              "task-space errors, its plain MLP beside ours "
-                             "(see ik_nn.bench.seed_study)")
+                             "(see ik_nn.bench.deck_study)")
     ros_latency.add_arguments(parser.add_argument_group("--ros options"))
 
 
@@ -160,8 +160,8 @@ def run(args) -> int:
     """Run ``ik-nn bench`` from parsed arguments; return the exit code."""
     if args.ros:
         return ros_latency.run(args)
-    if args.seed_study:
-        return seed_study.run(args)
+    if args.deck_study:
+        return deck_study.run(args)
     if args.solver_only:
         return run_solver_only(args)
     return run_compare(args)

@@ -54,7 +54,7 @@ def add_arguments(p):
                    "(default: runs/train/<arm>-<time>)")
     p.add_argument("--arch", choices=("wta", "plain"), default="wta",
                    help="wta: K hypotheses, relaxed winner-takes-all (default); plain: the "
-                   "seed deck's MLP 128-64-32 ReLU, single output, MSE")
+                   "slide deck's MLP 128-64-32 ReLU, single output, MSE")
     p.add_argument("--tiny", action="store_true", help="seconds-long configuration (tests)")
     p.add_argument("-K", "--hypotheses", type=int, dest="K", help="number of hypotheses")
     p.add_argument("--hidden", type=_hidden, help="hidden widths, e.g. 256,256,256")

@@ -3,7 +3,7 @@
 * ``wta``: an MLP with K hypotheses (``K·M`` outputs) trained with relaxed winner-takes-all:
   each sample's loss is ``(1-ε)·min_k L_k + ε·mean_{k≠best} L_k`` so the hypotheses specialise
   on different IK branches instead of averaging them, and no hypothesis starves.
-* ``plain``: the seed deck's regressor, MLP 128-64-32 ReLU with one output and MSE loss
+* ``plain``: the slide deck's regressor, MLP 128-64-32 ReLU with one output and MSE loss
   (K = 1, so WTA reduces to plain regression); kept for the comparison study.
 
 ``L_k`` is, joint by joint, approximately the squared angle error in radians: for a periodic

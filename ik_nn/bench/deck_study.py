@@ -1,4 +1,4 @@
-"""The seed deck's experiments, redone and measured honestly (``ik-nn bench --seed-study``).
+"""The slide deck's experiments, redone and measured honestly (``ik-nn bench --deck-study``).
 
 The deck trained a plain MLP (128-64-32 ReLU, MSE, one answer per pose) and reported its
 "accuracy" as the share of test samples whose predicted joints are within a threshold
@@ -154,7 +154,7 @@ def format_study(rows):
     six = next(r for r in rows if r["arm"] == "rrrrrr")
     lm, refined = six["lm_only"], six["ik_nn_refined"]
     return "\n".join([
-        "### The seed deck's experiments, redone", "",
+        "### The slide deck's experiments, redone", "",
         "Joint-space accuracy (the deck's metric: every joint within the threshold of the "
         "sampled configuration):", "",
         *joint_space_table(rows),
@@ -169,11 +169,11 @@ def format_study(rows):
 
 
 def run(args) -> int:
-    """Run ``ik-nn bench --seed-study`` (--targets, --single, --json); return the exit code."""
+    """Run ``ik-nn bench --deck-study`` (--targets, --single, --json); return the exit code."""
     rows = run_study(n=args.targets or 10000, single=args.single or 1000)
     print(format_study(rows))
     if getattr(args, "json", None):
         with open(args.json, "w") as fh:
-            json.dump({"seed_study": rows}, fh, indent=2,
+            json.dump({"deck_study": rows}, fh, indent=2,
                       default=lambda o: o if not isinstance(o, np.generic) else o.item())
     return 0
