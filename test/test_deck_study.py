@@ -38,6 +38,6 @@ def test_cli_deck_study(tmp_path):
     text = subprocess.run([sys.executable, "-m", "ik_nn.cli", "bench", "--deck-study",
                            "--targets", "40", "--single", "5", "--json", str(out)],
                           capture_output=True, text=True, check=True).stdout
-    assert "The seed deck's experiments, redone" in text
+    assert "The slide deck's experiments, redone" in text
     rows = json.loads(out.read_text())["deck_study"]
     assert {r["arm"] for r in rows} == {"rrr", "rrr_full", "rrrrrr"}
