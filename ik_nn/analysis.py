@@ -155,5 +155,12 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    print(format_report(analyse(args.arm, samples=args.samples)))
+    from .arm import ArmError
+
+    try:
+        report = analyse(args.arm, samples=args.samples)
+    except ArmError as exc:   # a bad file: one line naming it and the field, no traceback
+        print(f"ik-nn info: error: {exc}")
+        return 1
+    print(format_report(report))
     return 0

@@ -140,7 +140,8 @@ class IKSolver:
 
             self.seeder = Seeder(self.model_path, self.arm, threads=onnx_threads)
         elif model == "bundled":
-            log.info("arm %r has no bundled network: solving without one", self.arm.name)
+            log.warning("arm %r has no bundled network: solving without one (train one with "
+                        "'ik-nn train', or pass model=None to say so)", self.arm.name)
         if not self.refine and self.seeder is None:
             raise ValueError("refine=False needs a network (model) to return hypotheses from")
         self._ref0 = np.ascontiguousarray(

@@ -30,3 +30,15 @@ def test_cli_info_prints_the_coaxial_pair_and_rank():
                          capture_output=True, text=True, check=True).stdout
     assert "coaxial joints 3-4" in out and "only θ3 + θ4 matters" in out
     assert "rank (generic, over 2000 samples): 5 of 6" in out
+
+
+def test_info_on_a_bad_file_prints_one_line_naming_it(tmp_path, capsys):
+    import argparse
+
+    from ik_nn.analysis import run
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nconvention: standard\njoints: [{name: j, a: fast}]\n")
+    assert run(argparse.Namespace(arm=str(bad), samples=10)) == 1
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and str(bad) in out[0] and "joints[0]" in out[0]

@@ -345,3 +345,14 @@ def test_answers_do_not_depend_on_the_batch(model):
     for j, i in enumerate(range(0, T.shape[0], 7)):
         np.testing.assert_array_equal(single[j].q[0], big.q[i])
     np.testing.assert_array_equal(again.q[::-1], big.q)
+
+
+def test_an_arm_without_a_bundled_network_says_so(caplog):
+    with caplog.at_level("WARNING", logger="ik_nn"):
+        solver = IKSolver(REPO_ARMS / "panda_dh.yaml")
+    assert solver.seeder is None
+    assert "no bundled network" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="ik_nn"):
+        IKSolver(REPO_ARMS / "panda_dh.yaml", model=None)   # said explicitly: no warning
+    assert caplog.text == ""
