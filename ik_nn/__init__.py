@@ -11,6 +11,14 @@ Public API::
 The runtime, in data-path order: arm → kinematics → encoding / seeder → lm → candidates →
 solver → ros/. Its compiled kernels (``ik_nn/kernels/*.c``) are built at install time.
 """
+from importlib.util import find_spec
+
+if find_spec(f"{__name__}._kernels") is None:
+    raise ImportError(
+        "ik_nn's compiled kernels (ik_nn._kernels) are not built here: install the package "
+        "(pip install . or pip install -e .), or in a source checkout run "
+        "'python setup.py build_ext --inplace' (needs a C compiler and the Python headers)")
+
 __all__ = ["Arm", "ArmError", "BUNDLED_ARMS", "IKResult", "IKSolver", "load_arm"]
 _HOME = {"Arm": "arm", "ArmError": "arm", "BUNDLED_ARMS": "arm", "load_arm": "arm",
          "IKResult": "solver", "IKSolver": "solver"}
