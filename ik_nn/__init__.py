@@ -2,7 +2,7 @@
 
 Public API::
 
-    arm = ik_nn.load_arm("ur5")            # or a path to a DH YAML file
+    arm = ik_nn.load_arm("ur5")            # or a DH YAML or URDF path, or URDF text
     T = arm.fk(q)                          # (N, 4, 4) base->tool, metres
     J = arm.jacobian(q)                    # (N, 6, dof), rows [v; w] in the base frame
     solver = ik_nn.IKSolver(arm)

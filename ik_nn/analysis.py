@@ -94,20 +94,33 @@ def analyse(arm, samples: int = 2000, seed: int = 0) -> ChainReport:
 def format_report(rep: ChainReport) -> str:
     arm = rep.arm
     deg = np.degrees
+    n_pris = int(np.count_nonzero(arm.prismatic))
+    kinds = f"{arm.dof - n_pris} revolute" + (f", {n_pris} prismatic" if n_pris else "")
+    described = f"{arm.convention} DH" if arm.convention else "URDF"
     lines = [
-        f"arm: {arm.name}  ({arm.dof} revolute joints, {arm.convention} DH)  file: {arm.path}",
+        f"arm: {arm.name}  ({kinds} joints, {described})  file: {arm.path}",
         f"source: {arm.source}" if arm.source else "source: (not given)",
-        f"DH hash: {arm.dh_hash}",
+        f"hash: {arm.dh_hash}",
         "",
-        f"{'joint':>5} {'name':<20} {'a [m]':>9} {'d [m]':>9} {'alpha':>8} {'offset':>8}"
-        f" {'lower':>8} {'upper':>8}",
     ]
-    for i in range(arm.dof):
-        a, d, alpha, off = arm.dh[i]
-        lines.append(
-            f"{i + 1:>5} {arm.joint_names[i]:<20} {a:>9.5f} {d:>9.5f} {deg(alpha):>7.1f}°"
-            f" {deg(off):>7.1f}° {deg(arm.lower[i]):>7.1f}° {deg(arm.upper[i]):>7.1f}°"
-        )
+
+    def limit(i, value):   # degrees for revolute joints, metres for prismatic ones
+        return f"{value:>7.4f}m" if arm.prismatic[i] else f"{deg(value):>7.1f}°"
+
+    if arm.convention:
+        lines.append(f"{'joint':>5} {'name':<20} {'a [m]':>9} {'d [m]':>9} {'alpha':>8}"
+                     f" {'offset':>8} {'lower':>8} {'upper':>8}")
+        for i in range(arm.dof):
+            a, d, alpha, off = arm.dh[i]
+            lines.append(
+                f"{i + 1:>5} {arm.joint_names[i]:<20} {a:>9.5f} {d:>9.5f} {deg(alpha):>7.1f}°"
+                f" {deg(off):>7.1f}° {limit(i, arm.lower[i])} {limit(i, arm.upper[i])}")
+    else:
+        lines.append(f"{'joint':>5} {'name':<20} {'type':<10} {'lower':>8} {'upper':>8}")
+        for i in range(arm.dof):
+            kind = "prismatic" if arm.prismatic[i] else "revolute"
+            lines.append(f"{i + 1:>5} {arm.joint_names[i]:<20} {kind:<10}"
+                         f" {limit(i, arm.lower[i])} {limit(i, arm.upper[i])}")
     lines += [
         "",
         f"reach bound: {rep.reach_bound:.5f} m (position errors are scaled by it)",
@@ -158,9 +171,8 @@ def run(args) -> int:
     from .arm import ArmError
 
     try:
-        report = analyse(args.arm, samples=args.samples)
+        print(format_report(analyse(args.arm, samples=args.samples)))
     except ArmError as exc:   # a bad file: one line naming it and the field, no traceback
         print(f"ik-nn info: error: {exc}")
         return 1
-    print(format_report(report))
     return 0

@@ -16,6 +16,8 @@ COMMANDS = {
     "bench": ("ik_nn.bench.run", "measure success, accuracy and latency on FK-made targets"),
     "train": ("ik_nn.training.cli", "train an arm's seeding network and export it to ONNX"),
     "up": ("ik_nn.ros.bringup", "pip-only bring-up: IK node + simulated arm + target stream"),
+    "urdf": ("ik_nn.urdf_export", "print an arm (bundled, DH YAML or URDF) as URDF, for "
+             "robot_state_publisher and RViz"),
 }
 
 

@@ -183,3 +183,4 @@ def make_target(T, frame: str = "base_link", stamp_ns: int | None = None):
 
     ns = time.time_ns() if stamp_ns is None else stamp_ns
     return rc.pose_stamped(np.asarray(T), frame, rc.ns_to_stamp(ns))
+

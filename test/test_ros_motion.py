@@ -13,7 +13,6 @@ pytest.importorskip("rclpy", reason="needs the ROS 2 Python packages (pip instal
 from ros_helpers import (  # noqa: E402
     DISCOVERY_TIMEOUT,
     NodeProcess,
-    Probe,
     all_statuses,
     isolate_ros_env,
     make_target,
@@ -22,8 +21,8 @@ from ros_helpers import (  # noqa: E402
 )
 
 isolate_ros_env()  # before rclpy.init
+pytestmark = pytest.mark.usefixtures("ros_context")   # test/conftest.py
 
-import rclpy  # noqa: E402
 from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
 from geometry_msgs.msg import PoseStamped  # noqa: E402
 from sensor_msgs.msg import JointState  # noqa: E402
@@ -36,22 +35,6 @@ from ik_nn.ros import conversions as rc  # noqa: E402
 from ik_nn.ros.paths import CartesianPath, fit_path, joint_curve  # noqa: E402
 
 TOL = 1e-6
-
-
-@pytest.fixture(scope="module", autouse=True)
-def ros_context():
-    rclpy.init()
-    yield
-    rclpy.try_shutdown()
-
-
-@pytest.fixture
-def probe():
-    p = Probe()
-    yield p
-    codes = p.close()
-    for name, code in codes.items():
-        assert code == 0, f"{name} exited with {code} after SIGINT"
 
 
 def statuses_by_stamp(arrays) -> dict:

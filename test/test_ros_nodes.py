@@ -16,7 +16,6 @@ pytest.importorskip("rclpy", reason="needs the ROS 2 Python packages (pip instal
 from ros_helpers import (  # noqa: E402
     DISCOVERY_TIMEOUT,
     NodeProcess,
-    Probe,
     all_statuses,
     isolate_ros_env,
     make_target,
@@ -25,6 +24,7 @@ from ros_helpers import (  # noqa: E402
 )
 
 DOMAIN = isolate_ros_env()  # before rclpy.init
+pytestmark = pytest.mark.usefixtures("ros_context")   # test/conftest.py
 
 import rclpy  # noqa: E402
 from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
@@ -40,22 +40,6 @@ OK, WARN, ERROR = 0, 1, 2
 TOL = 1e-6
 # Generous solver budget: the machine running the tests may be loaded.
 SOLVER = {"timeout": 0.5, "model": "none"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def ros_context():
-    rclpy.init()
-    yield
-    rclpy.try_shutdown()
-
-
-@pytest.fixture
-def probe():
-    p = Probe()
-    yield p
-    codes = p.close()
-    for name, code in codes.items():  # every node stops cleanly on SIGINT
-        assert code == 0, f"{name} exited with {code} after SIGINT"
 
 
 class Client:
@@ -207,9 +191,11 @@ def test_joint_states_seed_picks_the_nearer_branch_on_ur5(probe, model):
             status, cmd = client.send(make_target(T))
             assert status["level"] == OK, status
             q = assert_solves(arm, T, cmd)
-            if status["seed"] == "joint_states" and np.max(np.abs(q - near)) < 0.2:
+            if status["seed"] != "network" and np.max(np.abs(q - near)) < 0.2:
                 break
-        assert status["seed"] == "joint_states", status
+        # joint_states far from the last command are the reference; near it, the last command
+        # is (the arm follows it): either way the answer is on the branch the arm is on
+        assert status["seed"] in ("joint_states", "last_command"), status
         assert np.max(np.abs(q - near)) < 0.2, (q, near)   # the branch of its seed
         answers.append(q)
     assert np.max(np.abs(answers[0] - answers[1])) > 2.0   # two different answers

@@ -182,6 +182,8 @@ ADAPTERS = {"rtb_ik_LM": RtbPeer, "ikpy": IkpyPeer}
 
 def make_peer(name, arm):
     """Build the adapter for peer ``name`` on ``arm`` (raises PeerUnsupported or ImportError)."""
+    if arm.convention is None or arm.prismatic.any():
+        raise PeerUnsupported(f"{name}: the adapters translate revolute DH tables only")
     return ADAPTERS[name](arm)
 
 

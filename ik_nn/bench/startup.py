@@ -53,6 +53,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .machine import cpu_model
+
 REPO = Path(__file__).resolve().parents[2]
 NODE_MODULE = "ik_nn.ros.entry"  # the console scripts' module: signals handled before imports
 LAYOUTS = ("target", "prefix", "colcon")
@@ -121,18 +123,6 @@ def progress(text: str):
 
 
 # --------------------------------------------------------------------------- machine
-def cpu_model() -> str:
-    """Return the CPU model name from /proc/cpuinfo ('' where there is none)."""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
-
-
 def load_average() -> list:
     """Return the 1, 5 and 15 minute load averages (runnable processes)."""
     try:
