@@ -21,6 +21,8 @@ PACKAGE = 'ik_nn'
 
 def generate_launch_description():
     arm = LaunchConfiguration('arm')
+    base_link = LaunchConfiguration('base_link')
+    tip_link = LaunchConfiguration('tip_link')
     model = LaunchConfiguration('model')
     namespace = LaunchConfiguration('namespace')
     params_file = LaunchConfiguration('params_file')
@@ -30,9 +32,15 @@ def generate_launch_description():
     arguments = [
         DeclareLaunchArgument(
             'arm', default_value='ur5',
-            description='Arm of the three nodes: a bundled name (config/arms/<name>.yaml) or '
-                        'the path of a DH YAML file; a wrong value stops the nodes at once '
-                        'with an error naming it'),
+            description='Arm of the three nodes: a bundled name (config/arms/<name>.yaml), or '
+                        'the path of a DH YAML or URDF file; a wrong value stops the nodes at '
+                        'once with an error naming it'),
+        DeclareLaunchArgument(
+            'base_link', default_value='',
+            description='With a URDF arm: first link of the chain (empty: the root link)'),
+        DeclareLaunchArgument(
+            'tip_link', default_value='',
+            description='With a URDF arm: last link of the chain (empty: the only leaf)'),
         DeclareLaunchArgument(
             'model', default_value='bundled',
             description="ik_node's seeding network: 'bundled', 'none' or a path to an .onnx file"),
@@ -52,17 +60,18 @@ def generate_launch_description():
             description='Start target_publisher, a stream of reachable targets on target_pose'),
     ]
 
+    chain = {'arm': arm, 'base_link': base_link, 'tip_link': tip_link}  # the arm, every node
     nodes = [
         Node(
             package=PACKAGE, executable='ik_node', name='ik_node', namespace=namespace,
-            parameters=[params_file, {'arm': arm, 'model': model}], output='screen'),
+            parameters=[params_file, dict(chain, model=model)], output='screen'),
         Node(
             package=PACKAGE, executable='sim_arm', name='sim_arm', namespace=namespace,
-            parameters=[params_file, {'arm': arm}], output='screen',
+            parameters=[params_file, chain], output='screen',
             condition=IfCondition(use_sim)),
         Node(
             package=PACKAGE, executable='target_publisher', name='target_publisher',
-            namespace=namespace, parameters=[params_file, {'arm': arm}], output='screen',
+            namespace=namespace, parameters=[params_file, chain], output='screen',
             condition=IfCondition(demo)),
     ]
     return LaunchDescription(arguments + nodes)

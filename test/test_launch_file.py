@@ -207,13 +207,24 @@ def test_parameters_come_from_an_installed_file_then_the_arm_argument(descriptio
         first, overrides = node.parameters
         assert isinstance(first, LaunchConfiguration) and first.variable_name == "params_file"
         assert overrides["arm"].variable_name == "arm"
+        # a URDF arm's chain reaches every node: arm:=robot.urdf base_link:=... tip_link:=...
+        assert overrides["base_link"].variable_name == "base_link"
+        assert overrides["tip_link"].variable_name == "tip_link"
+    assert {"base_link", "tip_link"} <= set(args)
+    assert args["base_link"].default_value == "" and args["tip_link"].default_value == ""
+    assert "URDF" in args["arm"].description
 
 
 def test_params_file_sets_only_parameters_the_nodes_declare(description):
     data = yaml.safe_load((REPO / "config" / "ik_nn.yaml").read_text())
+    common = (REPO / "ik_nn" / "ros" / "common.py").read_text()
+    arm_params = set(re.findall(r'declare\(\s*node,\s*"(\w+)"', common))   # declare_arm()
+    assert {"arm", "robot_description", "base_link", "tip_link"} <= arm_params
     for exe in nodes(description):
         source = (REPO / "ik_nn" / "ros" / f"{exe}.py").read_text()
         declared = set(re.findall(r'declare\(\s*self,\s*"(\w+)"', source))
+        if "declare_arm(self)" in source:
+            declared |= arm_params
         section = data[f"/**/{exe}"]["ros__parameters"]
         assert set(section) <= declared, set(section) - declared
         assert "arm" in section and "arm" in declared

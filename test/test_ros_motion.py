@@ -4,6 +4,7 @@ Command interfaces, the reference it seeds from, the approach behaviour, continu
 joint_states, one status per target in a burst, and parameters refused at start.
 """
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,6 +36,7 @@ from ik_nn.ros import conversions as rc  # noqa: E402
 from ik_nn.ros.paths import CartesianPath, fit_path, joint_curve  # noqa: E402
 
 TOL = 1e-6
+REPO_ARMS = Path(__file__).resolve().parent / "arms"
 
 
 def statuses_by_stamp(arrays) -> dict:
@@ -210,3 +212,35 @@ def test_unknown_or_bad_parameters_fail_at_start_naming_them(param, value):
     assert code != 0, out
     assert f"'{param}'" in out, out
     assert "Traceback" not in out, out
+
+
+@pytest.mark.parametrize("how", ["file", "robot_description"])
+def test_a_urdf_arm_drives_the_node(probe, tmp_path, how):
+    """A URDF arm drives the node: from a file (arm:=) or from robot_description.
+
+    Commands carry the URDF's joint names and solve the target.
+    """
+    import yaml
+
+    urdf = REPO_ARMS / "ur5e.urdf"
+    arm = ik_nn.load_arm(urdf, tip_link="tool0")
+    ns = unique_namespace("urdf_")
+    params = {"model": "none", "timeout": 0.5, "max_speed_scale": 0.0, "tip_link": "tool0"}
+    params_file = None
+    if how == "file":
+        params["arm"] = str(urdf)
+    else:
+        params_file = tmp_path / "description.yaml"
+        params_file.write_text(yaml.safe_dump({"/**/ik_node": {"ros__parameters": {
+            "robot_description": urdf.read_text()}}}))
+    probe.start("ik_node", ns, params, params_file=str(params_file) if params_file else None)
+    cmds = probe.record(JointState, f"{ns}/joint_command")
+    pub = probe.publisher(PoseStamped, f"{ns}/target_pose")
+    probe.spin_for_matched([pub], [f"{ns}/joint_command"])
+    T = arm.fk(np.array([0.3, -1.2, 1.4, -0.9, 1.1, 0.4]))[0]
+    pub.publish(make_target(T))
+    probe.spin_until(lambda: cmds, what="a command for the URDF arm")
+    assert list(cmds[0].name) == list(arm.joint_names) == [
+        "shoulder_pan_joint", "shoulder_lift_joint", "elbow_joint", "wrist_1_joint",
+        "wrist_2_joint", "wrist_3_joint"]
+    assert solves(arm, T, cmds[0].position)

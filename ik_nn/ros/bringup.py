@@ -23,8 +23,12 @@ CAUGHT_UP = 1e-3  # m: tracking counts from the first command reached within thi
 
 def add_arguments(parser):
     parser.add_argument("--arm", action="append", metavar="ARM",
-                        help="bundled arm name or DH YAML path; repeat for several arms, each in "
-                             "its own namespace (default: ur5)")
+                        help="bundled arm name, or DH YAML or URDF path; repeat for several "
+                             "arms, each in its own namespace (default: ur5)")
+    parser.add_argument("--base-link", default="", metavar="LINK",
+                        help="with URDF arms: first link of the chain (default: the root)")
+    parser.add_argument("--tip-link", default="", metavar="LINK",
+                        help="with URDF arms: last link of the chain (default: the only leaf)")
     parser.add_argument("--duration", type=float, default=0.0, metavar="S",
                         help="stop after S seconds (default: run until Ctrl-C)")
     parser.add_argument("--rate", type=float, default=DEFAULT_RATE, metavar="HZ",
@@ -217,18 +221,20 @@ def run(args) -> int:
     try:
         try:
             for spec in arms:
-                arm = load_arm(spec)
+                arm = load_arm(spec, args.base_link or None, args.tip_link or None)
                 ns = "/" + arm.name
                 if ns in stats:
                     raise ValueError(f"arm {arm.name!r} given twice (one namespace per arm)")
                 common = {"namespace": ns,
                           "cli_args": ["--ros-args", "--params-file", params_file]}
-                arm_param = Parameter("arm", value=spec)
+                chain = [Parameter("arm", value=spec),
+                         Parameter("base_link", value=args.base_link),
+                         Parameter("tip_link", value=args.tip_link)]
                 nodes.append(IKNode(parameter_overrides=[
-                    arm_param, Parameter("model", value=args.model)], **common))
-                nodes.append(SimArm(parameter_overrides=[arm_param], **common))
+                    *chain, Parameter("model", value=args.model)], **common))
+                nodes.append(SimArm(parameter_overrides=chain, **common))
                 nodes.append(TargetPublisher(parameter_overrides=[
-                    arm_param, Parameter("rate", value=float(args.rate))], **common))
+                    *chain, Parameter("rate", value=float(args.rate))], **common))
                 stats[ns] = ArmStats(arm.name, ns)
         except startup_errors() as exc:
             print(f"ik-nn up: error: {exc}", flush=True)

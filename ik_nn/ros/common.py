@@ -52,6 +52,36 @@ def reject_unknown_parameters(node):
                           f"{', '.join(declared)}")
 
 
+def declare_arm(node) -> dict:
+    """Declare the parameters that say which arm a node drives; return their values.
+
+    ``arm`` (a bundled name, a DH YAML or URDF path), ``robot_description`` (URDF text: when
+    set it defines the arm, as robot_state_publisher's parameter of that name does),
+    ``base_link`` and ``tip_link`` (the URDF chain; default the root link and the only leaf).
+    """
+    from ..arm import ARM_HELP
+
+    return {
+        "arm": declare(node, "arm", "ur5", ARM_HELP),
+        "robot_description": declare(
+            node, "robot_description", "",
+            "URDF text (e.g. robot_state_publisher's robot_description); when set, it "
+            "defines the arm and 'arm' only names it"),
+        "base_link": declare(node, "base_link", "",
+                             "First link of the chain in a URDF ('' = the root link)"),
+        "tip_link": declare(node, "tip_link", "",
+                            "Last link of the chain in a URDF ('' = the only leaf)"),
+    }
+
+
+def load_declared_arm(values: dict):
+    """The :class:`~ik_nn.arm.Arm` the values of :func:`declare_arm` describe."""
+    from ..arm import load_arm
+
+    source = values["robot_description"].strip() or values["arm"]
+    return load_arm(source, values["base_link"] or None, values["tip_link"] or None)
+
+
 def startup_errors():
     """Exception types that mean a bad configuration (arm file, model file, parameter)."""
     from ..arm import ArmError

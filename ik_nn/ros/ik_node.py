@@ -36,11 +36,17 @@ from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
 
-from ..arm import ARM_HELP, load_arm
 from ..solver import IKSolver
 from . import conversions as rc
 from .commands import INTERFACES, CommandPublishers
-from .common import ConfigError, declare, reject_unknown_parameters, run
+from .common import (
+    ConfigError,
+    declare,
+    declare_arm,
+    load_declared_arm,
+    reject_unknown_parameters,
+    run,
+)
 from .tracking import Tracker
 
 LOG_THROTTLE_S = 2.0
@@ -71,7 +77,7 @@ class IKNode(Node):
         log = self.get_logger()
         p = self._declare_parameters()
         log.info(f"starting: loading arm {p['arm']!r}")
-        self.arm = load_arm(p["arm"])
+        self.arm = load_declared_arm(p)
         log.info(f"arm {self.arm.name}: {self.arm.dof} joints from {self.arm.path}; "
                  f"loading the solver (model {p['model']!r})")
         self.solver = IKSolver(
@@ -127,7 +133,7 @@ class IKNode(Node):
     # ------------------------------------------------------------------ parameters
     def _declare_parameters(self) -> dict:
         d = {}
-        d["arm"] = declare(self, "arm", "ur5", ARM_HELP)
+        d.update(declare_arm(self))
         d["model"] = declare(self, "model", "bundled",
                              "Seeding network: 'bundled' (models/<arm>.onnx), a path to an .onnx "
                              "file, or 'none' for no network (solver restarts only)")

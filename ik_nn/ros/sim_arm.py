@@ -21,9 +21,15 @@ from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
 
-from ..arm import ARM_HELP, load_arm
 from . import conversions as rc
-from .common import ConfigError, declare, reject_unknown_parameters, run
+from .common import (
+    ConfigError,
+    declare,
+    declare_arm,
+    load_declared_arm,
+    reject_unknown_parameters,
+    run,
+)
 
 LOG_THROTTLE_S = 2.0
 
@@ -33,8 +39,7 @@ class SimArm(Node):
 
     def __init__(self, **kwargs):
         super().__init__("sim_arm", **kwargs)
-        arm = declare(self, "arm", "ur5",
-                      ARM_HELP)
+        arm = declare_arm(self)
         rate = declare(self, "rate", 100.0, "Simulation and publishing rate (Hz)")
         self.base_frame = declare(self, "base_frame", "base_link",
                                   "Frame of the published ee_pose")
@@ -48,7 +53,7 @@ class SimArm(Node):
             raise ConfigError(f"parameter 'rate' must be > 0, got {rate}")
         if not 0 < self.speed_scale <= 1:
             raise ConfigError(f"parameter 'speed_scale' must be in (0, 1], got {self.speed_scale}")
-        self.arm = load_arm(arm)
+        self.arm = load_declared_arm(arm)
         initial = np.asarray(initial, dtype=float)
         if initial.size == 1:
             initial = np.full(self.arm.dof, initial[0])

@@ -20,9 +20,15 @@ import yaml
 from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
 
-from ..arm import ARM_HELP, load_arm
 from . import conversions as rc
-from .common import ConfigError, declare, reject_unknown_parameters, run
+from .common import (
+    ConfigError,
+    declare,
+    declare_arm,
+    load_declared_arm,
+    reject_unknown_parameters,
+    run,
+)
 from .paths import PATHS, curve_period, fit_path, joint_curve
 
 
@@ -66,8 +72,7 @@ class TargetPublisher(Node):
 
     def __init__(self, **kwargs):
         super().__init__("target_publisher", **kwargs)
-        arm = declare(self, "arm", "ur5",
-                      ARM_HELP)
+        arm = declare_arm(self)
         rate = declare(self, "rate", 10.0, "Targets per second")
         self.base_frame = declare(self, "base_frame", "base_link", "frame_id of the targets")
         self.path_period = declare(self, "period", 10.0,
@@ -95,7 +100,7 @@ class TargetPublisher(Node):
         if self.path_kind not in PATHS:
             raise ConfigError(f"parameter 'path': {self.path_kind!r}; choose from "
                               f"{', '.join(PATHS)}")
-        self.arm = load_arm(arm)
+        self.arm = load_declared_arm(arm)
         self.phase = np.random.default_rng(random_seed).uniform(0, 2 * math.pi, self.arm.dof)
         self.path = None
         if self.path_kind != "joint_curve":
