@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from ..arm import BUNDLED_ARMS
-from . import deck_study, ros_latency
+from . import deck_study, ros_latency, tracking
 from . import report as bench_report
 from .machine import loadavg, machine
 from .methods import COMPARE, PEER_METHODS, compare, solver_only
@@ -71,7 +71,13 @@ def add_arguments(parser):
                         help="the slide deck's experiments redone: its joint-space metric beside "
                              "task-space errors, its plain MLP beside ours "
                              "(see ik_nn.bench.deck_study)")
+    parser.add_argument("--track", action="store_true",
+                        help="tracking bench: paths streamed through ik_node (with and without "
+                             "sim_arm) in separate processes; --out, --report (between "
+                             "<!-- track:start --> and <!-- track:end -->), --json, --from-json "
+                             "and --quick apply (see ik_nn.bench.tracking)")
     ros_latency.add_arguments(parser.add_argument_group("--ros options"))
+    tracking.add_arguments(parser.add_argument_group("--track options"))
 
 
 def command_line(argv=None):
@@ -160,6 +166,8 @@ def run(args) -> int:
     """Run ``ik-nn bench`` from parsed arguments; return the exit code."""
     if args.ros:
         return ros_latency.run(args)
+    if args.track:
+        return tracking.run(args)
     if args.deck_study:
         return deck_study.run(args)
     if args.solver_only:
