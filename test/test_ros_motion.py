@@ -238,8 +238,15 @@ def test_a_urdf_arm_drives_the_node(probe, tmp_path, how):
     pub = probe.publisher(PoseStamped, f"{ns}/target_pose")
     probe.spin_for_matched([pub], [f"{ns}/joint_command"])
     T = arm.fk(np.array([0.3, -1.2, 1.4, -0.9, 1.1, 0.4]))[0]
-    pub.publish(make_target(T))
-    probe.spin_until(lambda: cmds, what="a command for the URDF arm")
+    resend = [0.0]
+
+    def commanded():   # the first target may meet a node not yet spinning: send again
+        if time.monotonic() > resend[0]:
+            pub.publish(make_target(T))
+            resend[0] = time.monotonic() + 1.0
+        return bool(cmds)
+
+    probe.spin_until(commanded, what="a command for the URDF arm")
     assert list(cmds[0].name) == list(arm.joint_names) == [
         "shoulder_pan_joint", "shoulder_lift_joint", "elbow_joint", "wrist_1_joint",
         "wrist_2_joint", "wrist_3_joint"]

@@ -269,7 +269,7 @@ class IKNode(Node):
                       f"{values['pos_err']:.3g} m, rot_err {values['rot_err']:.3g} rad)")
             self._unreachable(msg, reason, t0, values, source, check.note)
             return
-        cmd, exact = self.tracker.step_towards(q, ref, now)
+        cmd, exact = self.tracker.step_towards(q, ref, now, restart=source == "joint_states")
         previous_target, self._last_target = self._last_target, T
         self.commands.publish(cmd, msg.header.stamp, ref)
         if exact:
@@ -282,14 +282,16 @@ class IKNode(Node):
         # a jump while following a stream of nearby targets is a discontinuity of the IK
         # (the branch ends); a jump to a target far from the last one is just a new goal
         near = previous_target is not None and self._is_near(T, previous_target)
-        code = "discontinuity" if self._tracking and near else "approach"
+        followed = self._tracking and near and source == "last_command"
+        code = "discontinuity" if followed else "approach"
         self.counts[code] += 1
         self._tracking = False
         self._goal_stamp = msg.header.stamp
         if code == "discontinuity":
             message = (f"discontinuity: the nearest solution is {jump:.3g} rad from the last "
-                       f"command (joint {joint + 1}: the branch ends at a limit or a "
-                       "singularity); approaching it at the velocity limits")
+                       f"command (joint {joint + 1}), more than the velocity limits allow "
+                       "since it: the branch ends at a limit or a singularity, or moves faster "
+                       "than the arm can; approaching it at the velocity limits")
             self.get_logger().warning(message, throttle_duration_sec=LOG_THROTTLE_S)
         else:
             message = (f"approach: the solution is {jump:.3g} rad away (joint {joint + 1}); "

@@ -4,18 +4,22 @@ Reference, the seed of each solve (:meth:`Tracker.reference`):
 
 * the node's own last command, while the arm follows it: consecutive answers then come from
   one branch, even when the arm lags or publishes no joint_states at all;
-* fresh joint_states when they disagree with the last command by more than
-  ``reference_tol`` on some joint (someone else moved the arm, or it does not follow);
+* fresh joint_states when they are farther than ``reference_tol`` (any joint) from the last
+  command: someone else moved the arm, or it does not follow. An arm that follows lags its
+  commands by what it moves in its control latency, since no command asks for more than the
+  velocity limits allow;
 * joint_states older than ``joint_states_timeout`` are not used; with no reference at all the
   network alone proposes (status ``seed`` = ``network``).
 
-Commands never ask a joint to move faster than ``speed_scale`` times its velocity limit over
-the time since the previous command (:meth:`Tracker.step_towards`). A solution farther than
-that is approached: the node commands steps along the straight joint-space line towards it, on
-its own timer between targets, until it is reached. So an arm that starts away from a stream
-of targets is brought onto it, and a jump the IK cannot avoid (a branch ending at a limit or a
-singularity) becomes motion the arm can follow. ``speed_scale`` 0 commands every solution as
-it is (for controllers that interpolate themselves).
+Commands never ask a joint to move faster than ``speed_scale`` times its velocity limit: a
+command is at most ``velocity * speed_scale * dt`` from the previous one, ``dt`` the time
+since it (:meth:`Tracker.step_towards`; a first command, or one from measured joints, may
+take :data:`FIRST_PERIOD`). A solution farther than that is approached: the node commands
+steps along the straight joint-space line towards it, on its own timer between targets, until
+it is reached. So an arm that starts away from a stream of targets is brought onto it, and a
+jump the IK cannot avoid (a branch ending at a limit or a singularity) becomes motion the arm
+can follow. ``speed_scale`` 0 commands every solution as it is (for controllers that
+interpolate themselves).
 """
 from __future__ import annotations
 
@@ -66,22 +70,28 @@ class Tracker:
             return fresh, "joint_states"
         return None, "network"
 
-    def allowed(self, now: float) -> np.ndarray:
-        """(dof,) the largest move of each joint one command may ask for at ``now``."""
-        dt = now - self.last_time if self.last is not None else FIRST_PERIOD
-        return self.velocity * self.speed_scale * min(max(dt, self.period), 1.0)
+    def allowed(self, now: float, restart: bool = False) -> np.ndarray:
+        """(dof,) the largest move of each joint one command may ask for at ``now``.
 
-    def step_towards(self, goal: np.ndarray, start: np.ndarray | None, now: float):
+        ``restart``: the command starts from measured joints, not from the previous command
+        (the arm is elsewhere): it gets FIRST_PERIOD, as a first command does.
+        """
+        dt = now - self.last_time if self.last is not None and not restart else FIRST_PERIOD
+        return self.velocity * self.speed_scale * min(max(dt, 0.0), 1.0)
+
+    def step_towards(self, goal: np.ndarray, start: np.ndarray | None, now: float,
+                     restart: bool = False):
         """The command for ``goal`` (dof,) from ``start`` (the reference; None: go at once).
 
         Returns ``(command (dof,), exact)``: the goal itself when it is within one step (or
-        limiting is off), else the point on the line start → goal the velocity limits reach,
+        limiting is off), else the point on the line start → goal the velocity limits reach
+        since the previous command,
         and the goal is kept for :meth:`next_step`.
         """
         if start is None or self.speed_scale <= 0:
             return self._sent(goal, now, None), True
         delta = goal - start
-        allowed = self.allowed(now)
+        allowed = self.allowed(now, restart)
         big = np.abs(delta)
         scale = float(np.min(np.where(big > 0, allowed / np.maximum(big, 1e-300), np.inf)))
         if scale >= 1.0:
