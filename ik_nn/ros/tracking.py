@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FIRST_PERIOD = 0.1  # s: the time a first command (none before it) is allowed to take
+FIRST_PERIOD = 0.1  # s: the most time one command may stand for (a first one, or after a pause)
 
 
 @dataclass
@@ -77,7 +77,9 @@ class Tracker:
         (the arm is elsewhere): it gets FIRST_PERIOD, as a first command does.
         """
         dt = now - self.last_time if self.last is not None and not restart else FIRST_PERIOD
-        return self.velocity * self.speed_scale * min(max(dt, 0.0), 1.0)
+        # after a pause a command still asks for at most FIRST_PERIOD's worth: the arm stood
+        # still meanwhile, and the approach timer goes on from there
+        return self.velocity * self.speed_scale * min(max(dt, 0.0), FIRST_PERIOD)
 
     def step_towards(self, goal: np.ndarray, start: np.ndarray | None, now: float,
                      restart: bool = False):
