@@ -282,7 +282,8 @@ class IKNode(Node):
         # a jump while following a stream of nearby targets is a discontinuity of the IK
         # (the branch ends); a jump to a target far from the last one is just a new goal
         near = previous_target is not None and self._is_near(T, previous_target)
-        followed = self._tracking and near and source == "last_command"
+        followed = (self._tracking and near and source == "last_command"
+                    and self.tracker.far(q, ref, now))
         code = "discontinuity" if followed else "approach"
         self.counts[code] += 1
         self._tracking = False

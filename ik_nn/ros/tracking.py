@@ -81,6 +81,14 @@ class Tracker:
         # still meanwhile, and the approach timer goes on from there
         return self.velocity * self.speed_scale * min(max(dt, 0.0), FIRST_PERIOD)
 
+    def far(self, goal: np.ndarray, start: np.ndarray, now: float) -> bool:
+        """Whether goal is beyond what one approach period (or dt, if longer) allows.
+
+        Such a move is a jump of the IK, not a stream step that merely arrived early (jitter).
+        """
+        dt = min(max(now - self.last_time, self.period), FIRST_PERIOD)
+        return bool(np.any(np.abs(goal - start) > self.velocity * self.speed_scale * dt))
+
     def step_towards(self, goal: np.ndarray, start: np.ndarray | None, now: float,
                      restart: bool = False):
         """The command for ``goal`` (dof,) from ``start`` (the reference; None: go at once).
