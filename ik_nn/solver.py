@@ -195,7 +195,7 @@ class IKSolver:
         """
         if self.seeder is None:
             raise ValueError("this solver has no network (model=None)")
-        T = self._targets(T if isinstance(T, np.ndarray) and T.ndim == 3 else as_poses(T))
+        T = self._targets(T)
         seeds = self._seeds(seed, T.shape[0])
         H = self._propose(T, seeds, bool(position_only))
         return candidates.rank(self.chain, self._settings[bool(position_only)], T, H, seeds)

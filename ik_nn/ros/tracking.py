@@ -112,9 +112,7 @@ class Tracker:
         """The next command towards the goal being approached, or None when there is none."""
         if self.goal is None or self.last is None:
             return None
-        goal = self.goal
-        cmd, exact = self.step_towards(goal, self.last, now)
-        return cmd
+        return self.step_towards(self.goal, self.last, now)[0]
 
     def _sent(self, cmd: np.ndarray, now: float, goal: np.ndarray | None) -> np.ndarray:
         self.last, self.last_time, self.goal = cmd, now, goal
