@@ -283,7 +283,7 @@ class IKNode(Node):
         # (the branch ends); a jump to a target far from the last one is just a new goal
         near = previous_target is not None and self._is_near(T, previous_target)
         followed = (self._tracking and near and source == "last_command"
-                    and self.tracker.far(q, ref, now))
+                    and self.tracker.far(q, ref))
         code = "discontinuity" if followed else "approach"
         self.counts[code] += 1
         self._tracking = False

@@ -70,43 +70,45 @@ class Tracker:
             return fresh, "joint_states"
         return None, "network"
 
-    def allowed(self, now: float, restart: bool = False) -> np.ndarray:
+    def allowed(self, now: float, restart: bool = False, horizon: float = FIRST_PERIOD):
         """(dof,) the largest move of each joint one command may ask for at ``now``.
 
-        ``restart``: the command starts from measured joints, not from the previous command
-        (the arm is elsewhere): it gets FIRST_PERIOD, as a first command does.
+        The time since the previous command, capped at ``horizon`` (after a pause the arm
+        stood still meanwhile). ``restart``: the command starts from measured joints, not from
+        the previous command (the arm is elsewhere): it gets ``horizon`` itself.
         """
-        dt = now - self.last_time if self.last is not None and not restart else FIRST_PERIOD
-        # after a pause a command still asks for at most FIRST_PERIOD's worth: the arm stood
-        # still meanwhile, and the approach timer goes on from there
-        return self.velocity * self.speed_scale * min(max(dt, 0.0), FIRST_PERIOD)
+        dt = now - self.last_time if self.last is not None and not restart else horizon
+        return self.velocity * self.speed_scale * min(max(dt, 0.0), horizon)
 
-    def far(self, goal: np.ndarray, start: np.ndarray, now: float) -> bool:
-        """Whether goal is beyond what one approach period (or dt, if longer) allows.
+    def far(self, goal: np.ndarray, start: np.ndarray) -> bool:
+        """Whether goal is beyond what FIRST_PERIOD of motion at the limits reaches.
 
-        Such a move is a jump of the IK, not a stream step that merely arrived early (jitter).
+        Such a move is a jump of the IK, not a stream step that arrived early or met the
+        approach timer's last step.
         """
-        dt = min(max(now - self.last_time, self.period), FIRST_PERIOD)
-        return bool(np.any(np.abs(goal - start) > self.velocity * self.speed_scale * dt))
+        return bool(np.any(np.abs(goal - start)
+                           > self.velocity * self.speed_scale * FIRST_PERIOD))
 
     def step_towards(self, goal: np.ndarray, start: np.ndarray | None, now: float,
                      restart: bool = False):
         """The command for ``goal`` (dof,) from ``start`` (the reference; None: go at once).
 
-        Returns ``(command (dof,), exact)``: the goal itself when it is within one step (or
-        limiting is off), else the point on the line start → goal the velocity limits reach
-        since the previous command,
-        and the goal is kept for :meth:`next_step`.
+        Returns ``(command (dof,), exact)``: the goal itself when the velocity limits reach it
+        since the previous command (or limiting is off), else the point on the line
+        start → goal they reach in at most one timer period, and the goal is kept for
+        :meth:`next_step`.
         """
         if start is None or self.speed_scale <= 0:
             return self._sent(goal, now, None), True
         delta = goal - start
-        allowed = self.allowed(now, restart)
         big = np.abs(delta)
-        scale = float(np.min(np.where(big > 0, allowed / np.maximum(big, 1e-300), np.inf)))
-        if scale >= 1.0:
+        if np.all(big <= self.allowed(now, restart)):
             return self._sent(goal, now, None), True
-        return self._sent(start + scale * delta, now, goal), False
+        # an approach step stands for one timer period at most, so the command never runs
+        # more than a period ahead of an arm that follows at its limits
+        allowed = self.allowed(now, restart, self.period)
+        scale = float(np.min(np.where(big > 0, allowed / np.maximum(big, 1e-300), np.inf)))
+        return self._sent(start + min(scale, 1.0) * delta, now, goal), False
 
     def next_step(self, now: float) -> np.ndarray | None:
         """The next command towards the goal being approached, or None when there is none."""
