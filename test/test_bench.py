@@ -83,6 +83,44 @@ def test_quick_compare_end_to_end(tmp_path):
                     "needs it); every other check of this test ran")
 
 
+def test_model_flag_gives_an_arm_its_network(tmp_path):
+    """``--arms A --model N``: the network methods run with N, checked against A first."""
+    import shutil
+
+    import yaml
+
+    from ik_nn.resources import config_path, model_path
+
+    data = yaml.safe_load(config_path("arms", "rrr.yaml").read_text())
+    data["name"] = "my_rrr"  # same chain as rrr, another name: no bundled network
+    mine = tmp_path / "my_rrr.yaml"
+    mine.write_text(yaml.safe_dump(data))
+    onnx = tmp_path / "trained.onnx"
+    shutil.copy(model_path("rrr.onnx"), onnx)
+
+    def bench(arm, *extra):
+        out = tmp_path / "r.json"
+        proc = subprocess.run(
+            [sys.executable, "-m", "ik_nn.cli", "bench", "--quick", "--arms", arm, "--targets",
+             "30", "--single", "5", "--methods", "nn_refine", "refine_restarts", *extra,
+             "--json", str(out)], capture_output=True, text=True)
+        res = json.loads(out.read_text())["results"][arm] if proc.returncode == 0 else None
+        return proc, res
+
+    proc, res = bench(str(mine))
+    assert "nn_refine" not in res["rows"] and "no bundled network" in res["notes"]["nn_refine"]
+    assert res["model"] is None
+    proc, res = bench("rrr", "--model", str(onnx))
+    assert res["model"] == str(onnx) and res["rows"]["nn_refine"]["success_1e-6"] >= 0.95
+    assert "refine_restarts" in res["rows"] and str(onnx) in proc.stdout
+    # a network that is not the arm's, or a count that does not match: one line, nothing run
+    proc, _ = bench(str(mine), "--model", str(onnx))
+    assert proc.returncode != 0 and "metadata field 'arm'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc, _ = bench("rrr", "--model", str(onnx), str(onnx))
+    assert proc.returncode != 0 and "one ONNX file per --arms entry" in proc.stderr
+
+
 def test_report_without_markers_fails_loudly(tmp_path):
     md = tmp_path / "x.md"
     md.write_text("nothing\n")

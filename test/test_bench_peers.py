@@ -1,4 +1,4 @@
-"""Peer adapters (ik_nn.bench.peers) reproduce ik_nn's FK exactly.
+"""Peer adapters (ik_nn.bench.peers) reproduce ik_nn's FK exactly, on DH and URDF arms.
 
 Skipped only when the peer package is absent (``pip install .[bench]``).
 """
@@ -7,8 +7,8 @@ import pytest
 
 from ik_nn import load_arm
 from ik_nn.arm import BUNDLED_ARMS, arm_from_dict
-from ik_nn.bench.peers import FK_TOL, PeerUnsupported, fixed_transforms, rpy_from_matrix
-from ik_nn.kinematics import pose_error, transform
+from ik_nn.bench.peers import FK_TOL, joint_frames
+from ik_nn.kinematics import PRISMATIC, pose_error, transform
 
 
 def _odd_arm(convention, offset=0.0):
@@ -23,31 +23,32 @@ def _odd_arm(convention, offset=0.0):
                    for i in range(6)]})
 
 
-ARMS = [*BUNDLED_ARMS, "odd_standard", "odd_modified"]
+ARMS = [*BUNDLED_ARMS, "odd_standard", "odd_modified", "offset", "test/arms/ur5e.urdf#tool0",
+        "test/arms/ur5_legacy.urdf", "test/arms/panda.urdf#panda_hand_tcp", "test/arms/scara.urdf",
+        "test/arms/scara_dh.yaml"]
 
 
 def _arm(name):
-    return _odd_arm(name[4:]) if name.startswith("odd_") else load_arm(name)
+    if name == "offset":
+        return _odd_arm("standard", 0.4)
+    if name.startswith("odd_"):
+        return _odd_arm(name[4:])
+    path, _, tip = name.partition("#")  # "file.urdf#tip_link"
+    return load_arm(path, tip_link=tip or None)
 
 
-def test_fixed_transforms_reproduce_fk():
-    """The URDF-style split both adapters rely on, checked without any peer installed."""
-    for name in ARMS + ["offset"]:
-        arm = _odd_arm("standard", 0.4) if name == "offset" else _arm(name)
-        F = fixed_transforms(arm)
-        q = arm.random_q(16, np.random.default_rng(3))
-        for qq, T in zip(q, arm.fk(q)):
-            M = F[0]
-            for qi, Fi in zip(qq, F[1:]):
-                M = M @ transform(rpy=(0, 0, qi)) @ Fi
-            assert np.abs(M - T).max() <= FK_TOL
-
-
-def test_rpy_round_trip():
-    rng = np.random.default_rng(0)
-    for rpy in [*rng.uniform(-3, 3, (50, 3)), (0.3, np.pi / 2, -1.0), (0.0, -np.pi / 2, 2.0)]:
-        R = transform(rpy=rpy)[:3, :3]
-        assert np.abs(transform(rpy=rpy_from_matrix(R))[:3, :3] - R).max() < 1e-12
+@pytest.mark.parametrize("name", ARMS)
+def test_joint_frames_reproduce_fk(name):
+    """The z-axis split both adapters rely on (URDF axes, prismatic joints, offsets), no peer."""
+    arm = _arm(name)
+    C, kind = joint_frames(arm)
+    q = arm.random_q(16, np.random.default_rng(3))
+    for qq, T in zip(q, arm.fk(q)):
+        M = C[0]
+        for qi, ki, Ci in zip(qq, kind, C[1:]):
+            J = transform(xyz=(0, 0, qi)) if ki == PRISMATIC else transform(rpy=(0, 0, qi))
+            M = M @ J @ Ci
+        assert np.abs(M - T).max() <= FK_TOL
 
 
 @pytest.mark.parametrize("name", ARMS)
@@ -65,20 +66,12 @@ def test_rtb_adapter_fk_and_solve(name):
     assert (pe <= 1e-6).mean() >= 2 / 3 and (re <= 1e-6).mean() >= 2 / 3
 
 
-def test_rtb_adapter_refuses_offsets():
-    pytest.importorskip("roboticstoolbox")
-    from ik_nn.bench.peers import RtbPeer
-
-    with pytest.raises(PeerUnsupported, match="offset"):
-        RtbPeer(_odd_arm("standard", 0.4))
-
-
-@pytest.mark.parametrize("name", ARMS + ["offset"])
+@pytest.mark.parametrize("name", ARMS)
 def test_ikpy_adapter_fk(name):
     pytest.importorskip("ikpy")
     from ik_nn.bench.peers import IkpyPeer
 
-    arm = _odd_arm("standard", 0.4) if name == "offset" else _arm(name)
+    arm = _arm(name)
     assert IkpyPeer(arm).fk_error <= FK_TOL
 
 

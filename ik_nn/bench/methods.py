@@ -57,10 +57,11 @@ def plain_model(arm):
     return path if path.is_file() else None
 
 
-def ik_nn_solver(method, arm):
+def ik_nn_solver(method, arm, model=None):
     """Build the IKSolver of an ik_nn or plain-MLP ``method`` on ``arm``.
 
-    Raises MethodUnavailable when the network the method needs is not shipped for this arm.
+    ``model``: the ONNX network the network methods use instead of the bundled one (``ik-nn
+    bench --model``). Raises MethodUnavailable when the method needs a network there is none of.
     """
     from ..solver import IKSolver, bundled_model
 
@@ -69,8 +70,12 @@ def ik_nn_solver(method, arm):
         kw["model"] = plain_model(arm)
         if kw["model"] is None:
             raise MethodUnavailable("no models/plain model for this arm")
-    elif kw.get("model", "bundled") == "bundled" and bundled_model(arm) is None:
-        raise MethodUnavailable("no bundled network for this arm")
+    elif "model" not in kw:
+        if model is not None:
+            kw["model"] = model
+        elif bundled_model(arm) is None:
+            raise MethodUnavailable("no bundled network for this arm (train one: ik-nn train "
+                                    "ARM, then pass it with --model)")
     return IKSolver(arm, **kw)
 
 
@@ -173,33 +178,37 @@ def judged_row(arm, run, of):
     return row
 
 
-def setup(method, arm, T, single, peer_targets):
+def setup(method, arm, T, single, peer_targets, model=None):
     """Set ``method`` up on targets T (n, 4, 4); ik_nn methods solve the batch here.
 
-    A peer gets the first ``peer_targets.get(method, n)`` targets. Raises MethodUnavailable.
+    A peer gets the first ``peer_targets.get(method, n)`` targets; ``model`` replaces the
+    bundled network. Raises MethodUnavailable.
     """
     if COMPARE[method][1] == "peer":
         n = T.shape[0]
         return PeerRun(peer_adapter(method, arm), T[:min(n, peer_targets.get(method, n))])
-    return SolverRun(ik_nn_solver(method, arm), T, single)
+    return SolverRun(ik_nn_solver(method, arm, model), T, single)
 
 
-def compare(arms, n, single, methods, peer_targets, log=print):
+def compare(arms, n, single, methods, peer_targets, models=None, log=print):
     """Run every method on the same n FK-made targets per arm, in one process, cold start.
 
     single: how many targets ik_nn methods time one query at a time; peer_targets: {peer:
-    how many targets it attempts}. Returns {arm: {"rows": {method: row}, "fastest_peer": ...,
-    "notes": {method: why it did not run}, "targets": n}}.
+    how many targets it attempts}; models: {arm source: ONNX path} used by the network methods
+    instead of the bundled networks. Returns {arm: {"rows": {method: row}, "fastest_peer": ...,
+    "notes": {method: why it did not run}, "targets": n, "model": path or None}}.
     """
     out = {}
+    models = models or {}
     for name in arms:
         arm = load_arm(name)
+        model = models.get(name)
         _, T = make_targets(arm, n)
         runs, notes = {}, {}
         t0 = time.perf_counter()
         for method in methods:
             try:
-                runs[method] = setup(method, arm, T, single, peer_targets)
+                runs[method] = setup(method, arm, T, single, peer_targets, model)
             except MethodUnavailable as exc:
                 notes[method] = str(exc)
             except ImportError as exc:
@@ -212,7 +221,8 @@ def compare(arms, n, single, methods, peer_targets, log=print):
                 f"ok {100 * r['success_1e-6']:7.3f} %  p50 {r['latency_p50_us']:8.0f} µs")
         log(f"  {name:9s} ({time.perf_counter() - t0:.1f} s)")
         fastest = add_ratios(rows, PEER_METHODS)
-        out[name] = {"rows": rows, "fastest_peer": fastest, "notes": notes, "targets": n}
+        out[name] = {"rows": rows, "fastest_peer": fastest, "notes": notes, "targets": n,
+                     "model": None if model is None else str(model)}
     return out
 
 

@@ -1,7 +1,8 @@
 """Peer IK solvers for ``ik-nn bench``: roboticstoolbox-python's ``ik_LM`` (C++) and ikpy.
 
 Both are optional (``pip install .[bench]``) and imported only here, only when the bench runs.
-Each adapter builds the peer's model of an :class:`~ik_nn.arm.Arm` from its DH table and
+Each adapter builds the peer's model of any :class:`~ik_nn.arm.Arm` (DH or URDF, prismatic
+joints included) from its chain (:func:`joint_frames`) and
 **checks that the peer's FK reproduces ours** (≤ :data:`FK_TOL` on every pose entry over random
 configurations) before anything is measured; an arm a peer cannot express raises
 :class:`PeerUnsupported` with the reason, which the report prints instead of a number.
@@ -12,8 +13,8 @@ Settings (each peer's documented defaults, plus what a fair 1e-6 attempt needs):
   no ``q0`` (the C++ solver then starts each search from a random configuration), and
   ``tol=5e-13``: its stopping test is on ``E = ½ eᵀe`` (e = position error ⊕ angle-axis error),
   so ``E ≤ 5e-13`` implies ``|e| ≤ 1e-6`` — its default ``tol=1e-6`` stops at |e| ≈ 1.4 mm.
-  Called through the robot's prebuilt ``ETS`` (``robot.ets().ik_LM``, same C++ solver): the
-  ``DHRobot.ik_LM`` convenience method rebuilds that ETS on every call, ~10× the solve time.
+  Called on a prebuilt ``ETS`` (the same C++ solver ``DHRobot.ik_LM`` uses; that convenience
+  method rebuilds its ETS on every call, ~10× the solve time).
 * ikpy ``Chain.inverse_kinematics_frame``: ``orientation_mode="all"`` (its default matches the
   position only), everything else default (``scipy.optimize.least_squares``, start at zero).
 
@@ -26,7 +27,8 @@ import importlib.util
 
 import numpy as np
 
-from ..kinematics import transform
+from ..kinematics import PRISMATIC, transform
+from ..urdf_export import rpy_from_matrix
 
 FK_TOL = 1e-12
 PEERS = {
@@ -46,47 +48,39 @@ def installed(name) -> bool:
     return importlib.util.find_spec(PEERS[name][0]) is not None
 
 
-def _rz(t):
-    return transform(rpy=(0.0, 0.0, t))
+def joint_frames(arm):
+    """Split the chain as ``C_0 · J_1(q_1) · C_1 ⋯ J_n(q_n) · C_n``, every joint along local z.
 
-
-def _rx(t):
-    return transform(rpy=(t, 0.0, 0.0))
-
-
-def _trans(x, y, z):
-    return transform(xyz=(x, y, z))
-
-
-def fixed_transforms(arm):
-    """Split the chain as ``F_0 · Rz(q_1) · F_1 ⋯ Rz(q_n) · F_n``: (dof + 1) fixed (4, 4).
-
-    Standard DH (``A_i = Rz(θ_i + o_i) Tz(d_i) Tx(a_i) Rx(α_i)``) and modified DH
-    (``A_i = Rx(α_i) Tx(a_i) Rz(θ_i + o_i) Tz(d_i)``), base and tool included, offsets o_i folded
-    into the fixed parts. This is the form of a URDF chain (fixed origin, then a z-axis joint).
+    Returns (C, kind): C (dof + 1, 4, 4) fixed transforms, kind (dof,) REVOLUTE (J = Rz(q)) or
+    PRISMATIC (J = Tz(q)). Works for any chain ik_nn knows (DH or URDF, base and tool
+    included): a joint about or along a unit axis ``a`` is ``R · J(q) · Rᵀ`` with R any
+    rotation taking z to a, and its offset becomes a constant ``J(offset)``; both are folded
+    into the neighbouring fixed parts. This is the form both peers build.
     """
-    F = []
-    cur = arm.base.copy()
-    for a, d, alpha, off in arm.dh:
-        if arm.convention == "standard":
-            F.append(cur @ _rz(off))
-            cur = _trans(0, 0, d) @ _trans(a, 0, 0) @ _rx(alpha)
-        else:
-            F.append(cur @ _rx(alpha) @ _trans(a, 0, 0) @ _rz(off))
-            cur = _trans(0, 0, d)
-    F.append(cur @ arm.tool)
-    return F
+    s = arm.spec
+    C = [np.asarray(s.fixed[0], dtype=np.float64).copy()]
+    for i in range(arm.dof):
+        R = np.eye(4)
+        R[:3, :3] = _z_to(np.asarray(s.axis[i], dtype=np.float64))
+        prismatic = s.kind[i] == PRISMATIC
+        J0 = transform(xyz=(0, 0, s.offset[i])) if prismatic else transform(
+            rpy=(0, 0, s.offset[i]))
+        C[-1] = C[-1] @ R @ J0
+        C.append(R.T @ s.fixed[i + 1])
+    return np.array(C), np.asarray(s.kind).copy()
 
 
-def rpy_from_matrix(R):
-    """Return URDF fixed-axis (roll, pitch, yaw) radians of a (3, 3) rotation R.
-
-    ``R = Rz(yaw) Ry(pitch) Rx(roll)``; at gimbal lock the whole turn goes into yaw.
-    """
-    pitch = np.arctan2(-R[2, 0], np.hypot(R[0, 0], R[1, 0]))
-    if np.hypot(R[0, 0], R[1, 0]) < 1e-12:  # gimbal lock: put everything into yaw
-        return np.array([0.0, pitch, np.arctan2(-R[0, 1], R[1, 1])])
-    return np.array([np.arctan2(R[2, 1], R[2, 2]), pitch, np.arctan2(R[1, 0], R[0, 0])])
+def _z_to(a):
+    """A (3, 3) rotation whose third column is the unit vector a."""
+    a = a / np.linalg.norm(a)
+    if a[2] > 1.0 - 1e-15:
+        return np.eye(3)
+    if a[2] < -1.0 + 1e-15:
+        return np.diag([1.0, -1.0, -1.0])
+    helper = np.array([1.0, 0.0, 0.0]) if abs(a[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    x = np.cross(helper, a)
+    x /= np.linalg.norm(x)
+    return np.column_stack([x, np.cross(a, x), a])
 
 
 def _check_fk(arm, peer_fk, who, n=64, seed=7):
@@ -101,26 +95,28 @@ def _check_fk(arm, peer_fk, who, n=64, seed=7):
 
 
 class RtbPeer:
-    """roboticstoolbox-python ``ik_LM`` on a ``DHRobot`` built from the arm's DH table."""
+    """roboticstoolbox-python ``ik_LM`` on an ``ETS`` built from the arm's chain.
+
+    The ETS is constant ``SE3`` elements between ``Rz``/``tz`` joints (:func:`joint_frames`),
+    limits on the joints, so any DH or URDF arm (prismatic joints included) is expressed.
+    """
 
     name = "rtb_ik_LM"
     settings = dict(ilimit=30, slimit=100, tol=5e-13, joint_limits=True, method="chan", k=1.0)
 
     def __init__(self, arm):
         import roboticstoolbox as rtb
+        from spatialmath import SE3
 
         self.arm = arm
-        if np.any(arm.dh[:, 3] != 0):
-            raise PeerUnsupported("rtb ik_LM: the C++ solver refuses joint offsets "
-                                  "(theta_offset ≠ 0)")
-        cls = rtb.RevoluteDH if arm.convention == "standard" else rtb.RevoluteMDH
-        links = [cls(a=a, d=d, alpha=alpha, offset=off, qlim=[lo, hi])
-                 for (a, d, alpha, off), lo, hi in zip(arm.dh, arm.lower, arm.upper)]
-        self.robot = rtb.DHRobot(links, name=arm.name, base=arm.base.copy(),
-                                 tool=arm.tool.copy())
-        self.ets = self.robot.ets()  # includes base and tool (checked by the FK test below)
+        C, kind = joint_frames(arm)
+        ets = rtb.ET.SE3(SE3(C[0], check=False))
+        for i in range(arm.dof):
+            lim = [float(arm.lower[i]), float(arm.upper[i])]
+            joint = rtb.ET.tz(qlim=lim) if kind[i] == PRISMATIC else rtb.ET.Rz(qlim=lim)
+            ets = ets * joint * rtb.ET.SE3(SE3(C[i + 1], check=False))
+        self.ets = ets
         self.fk_error = _check_fk(arm, self.fk, "rtb")
-        _check_fk(arm, lambda q: self.robot.fkine(q).A, "rtb DHRobot.fkine")
 
     def fk(self, q):
         """Return the peer's base→tool pose (4, 4), metres, of one q (dof,) radians."""
@@ -132,7 +128,7 @@ class RtbPeer:
 
 
 class IkpyPeer:
-    """ikpy ``Chain`` of URDF links (fixed origin then a z-axis revolute joint per DH row)."""
+    """ikpy ``Chain`` of URDF links: a fixed origin, then a z-axis joint, per joint."""
 
     name = "ikpy"
     settings = dict(orientation_mode="all")
@@ -144,14 +140,16 @@ class IkpyPeer:
         from ikpy.link import OriginLink, URDFLink
 
         self.arm = arm
-        F = fixed_transforms(arm)
+        C, kind = joint_frames(arm)
         links = [OriginLink()]
-        for i, (Fi, lo, hi) in enumerate(zip(F[:-1], arm.lower, arm.upper)):
-            links.append(URDFLink(f"joint_{i + 1}", origin_translation=Fi[:3, 3],
-                                  origin_orientation=rpy_from_matrix(Fi[:3, :3]),
-                                  rotation=[0, 0, 1], bounds=(float(lo), float(hi))))
-        links.append(URDFLink("tool", origin_translation=F[-1][:3, 3],
-                              origin_orientation=rpy_from_matrix(F[-1][:3, :3]),
+        for i, (Ci, lo, hi) in enumerate(zip(C[:-1], arm.lower, arm.upper)):
+            motion = (dict(joint_type="prismatic", translation=[0, 0, 1])
+                      if kind[i] == PRISMATIC else dict(rotation=[0, 0, 1]))
+            links.append(URDFLink(f"joint_{i + 1}", origin_translation=Ci[:3, 3],
+                                  origin_orientation=rpy_from_matrix(Ci[:3, :3]),
+                                  bounds=(float(lo), float(hi)), **motion))
+        links.append(URDFLink("tool", origin_translation=C[-1][:3, 3],
+                              origin_orientation=rpy_from_matrix(C[-1][:3, :3]),
                               joint_type="fixed"))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -182,8 +180,6 @@ ADAPTERS = {"rtb_ik_LM": RtbPeer, "ikpy": IkpyPeer}
 
 def make_peer(name, arm):
     """Build the adapter for peer ``name`` on ``arm`` (raises PeerUnsupported or ImportError)."""
-    if arm.convention is None or arm.prismatic.any():
-        raise PeerUnsupported(f"{name}: the adapters translate revolute DH tables only")
     return ADAPTERS[name](arm)
 
 

@@ -16,7 +16,13 @@ from .formatting import percent, rate, ratio, si
 from .judge import LOOSE, STRICT
 from .methods import COMPARE, LABELS, PEER_METHODS
 
-START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+def markers(name):
+    """Return the (start, end) comment lines around a generated section called ``name``."""
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
+
+START, END = markers("bench")
 
 
 def json_ready(report):
@@ -163,6 +169,16 @@ def goals(results):
     return "\n".join(out)
 
 
+def networks(results):
+    """Lines naming the ``--model`` network of each arm that had one (none: bundled ones)."""
+    given = {arm: res["model"] for arm, res in results.items() if res.get("model")}
+    if not given:
+        return []
+    return ["Networks given with `--model`: "
+            + "; ".join(f"{arm}: `{path}`" for arm, path in given.items())
+            + " (the other arms use their bundled network, if any)."]
+
+
 def section(report, assets="docs/bench"):
     """Return the generated Markdown: machine, command, table, verdicts, goals, plots.
 
@@ -178,6 +194,7 @@ def section(report, assets="docs/bench"):
         f"Command: `{report['command']}` — every figure below is from this one run "
         f"({report['targets']:,} FK-made targets per arm from seed {report['seed']}, unseen in "
         "training, inside the limits; no seed given to any method).",
+        *networks(report["results"]),
         "",
         table(report["results"]),
         "",
@@ -205,12 +222,16 @@ def section(report, assets="docs/bench"):
     return "\n".join(lines)
 
 
-def replace_section(path, text):
-    """Replace what lies between the bench markers in ``path``; return False if they are absent."""
+def replace_section(path, text, name="bench"):
+    """Replace the text between the ``name`` markers in ``path``; False if they are absent.
+
+    The markers count only on lines of their own (prose may quote them).
+    """
+    start, end = markers(name)
     path = Path(path)
     doc = path.read_text()
-    if START not in doc or END not in doc or doc.index(START) > doc.index(END):
+    pattern = re.compile(f"^{re.escape(start)}[ \t]*$.*?^{re.escape(end)}[ \t]*$", re.S | re.M)
+    if not pattern.search(doc):
         return False
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    path.write_text(pattern.sub(lambda _: f"{START}\n{text}\n{END}", doc, count=1))
+    path.write_text(pattern.sub(lambda _: f"{start}\n{text}\n{end}", doc, count=1))
     return True

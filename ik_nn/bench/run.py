@@ -20,7 +20,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from ..arm import BUNDLED_ARMS
+from ..arm import BUNDLED_ARMS, load_arm
 from . import deck_study, ros_latency, tracking
 from . import report as bench_report
 from .machine import loadavg, machine
@@ -34,7 +34,12 @@ FULL_PEER_TARGETS = {"ikpy": 500}  # ikpy takes 20-100 ms per target: a document
 def add_arguments(parser):
     """Add ``ik-nn bench``'s options (and the ``--ros`` group's) to ``parser``."""
     parser.add_argument("--arms", nargs="+", default=list(BUNDLED_ARMS),
-                        help="arms to measure (bundled names or YAML paths); default: all bundled")
+                        help="arms to measure (bundled names, DH YAML or URDF paths); default: "
+                             "all bundled")
+    parser.add_argument("--model", nargs="+", metavar="ONNX",
+                        help="networks the ik_nn network methods use instead of the bundled "
+                             "ones: one per --arms entry, in order ('-' keeps an arm's bundled "
+                             "network), e.g. --arms my_arm.urdf --model my_arm.onnx")
     parser.add_argument("--solver-only", action="store_true",
                         help="LM refinement alone from perturbed seeds (no network)")
     parser.add_argument("--targets", type=int, default=None,
@@ -60,8 +65,11 @@ def add_arguments(parser):
     parser.add_argument("--no-plots", action="store_true", help="with --out: skip the PNGs")
     parser.add_argument("--report", nargs="+", metavar="MD",
                         help="rewrite the text between <!-- bench:start --> and "
-                             "<!-- bench:end --> in these Markdown files (e.g. README.md "
-                             "docs/benchmark.md)")
+                             "<!-- bench:end --> (see --section) in these Markdown files "
+                             "(e.g. README.md docs/benchmark.md)")
+    parser.add_argument("--section", default="bench", metavar="NAME",
+                        help="with --report: the section to rewrite is between <!-- NAME:start "
+                             "--> and <!-- NAME:end --> (default: bench; e.g. heldout)")
     parser.add_argument("--from-json", metavar="PATH",
                         help="no measuring: render --report from a saved results.json")
     parser.add_argument("--ros", action="store_true",
@@ -86,6 +94,35 @@ def command_line(argv=None):
     return "ik-nn " + " ".join(shlex.quote(a) for a in argv)
 
 
+def models(args):
+    """Return {arm: ONNX path} from ``--model`` (one per ``--arms`` entry; '-': bundled).
+
+    Raises SystemExit with one line when the counts differ or a file is missing, before
+    anything is measured.
+    """
+    if not args.model:
+        return {}
+    if len(args.model) != len(args.arms):
+        raise SystemExit(f"ik-nn bench: --model takes one ONNX file per --arms entry "
+                         f"({len(args.arms)} arms, {len(args.model)} models; '-' keeps the "
+                         "bundled network)")
+    from ..encoding import ModelError, check_metadata
+    from ..seeder import read_metadata
+
+    out = {}
+    for arm, path in zip(args.arms, args.model):
+        if path == "-":
+            continue
+        if not Path(path).is_file():
+            raise SystemExit(f"ik-nn bench: --model {path}: no such file")
+        try:
+            check_metadata(read_metadata(path), load_arm(arm), path)
+        except ModelError as exc:
+            raise SystemExit(f"ik-nn bench: --model {exc}") from None
+        out[arm] = path
+    return out
+
+
 def measure_compare(args):
     """Measure the comparison the arguments ask for; return the report dictionary."""
     from . import peers
@@ -99,7 +136,7 @@ def measure_compare(args):
     info = machine()
     info["loadavg_start"] = loadavg()
     print(f"ik-nn bench: {n} targets per arm, {', '.join(args.arms)}")
-    results = compare(args.arms, n, single, args.methods, peer_targets)
+    results = compare(args.arms, n, single, args.methods, peer_targets, models(args))
     info["loadavg_end"] = loadavg()
     return {"machine": info, "command": command_line(), "targets": n, "seed": BENCH_SEED,
             "single": single, "peer_targets": peer_targets, "results": results,
@@ -134,10 +171,12 @@ def run_compare(args):
     missing = []
     for md in args.report or []:
         assets = os.path.relpath(args.out or "docs/bench", Path(md).resolve().parent)
-        if not bench_report.replace_section(md, bench_report.section(report, assets=assets)):
+        if not bench_report.replace_section(md, bench_report.section(report, assets=assets),
+                                            args.section):
             missing.append(md)
     if missing:
-        print(f"no {bench_report.START} ... {bench_report.END} markers in: "
+        start, end = bench_report.markers(args.section)
+        print(f"no {start} ... {end} markers in: "
               + ", ".join(missing) + " (left unchanged)")
         return 2
     ours = [r for res in report["results"].values() for m, r in res["rows"].items()

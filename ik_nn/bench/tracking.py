@@ -39,7 +39,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -54,6 +53,7 @@ import numpy as np
 
 from ..arm import BUNDLED_ARMS, load_arm
 from .machine import loadavg, machine
+from .report import markers, replace_section
 from .results import percentile
 
 KINDS = ("circle", "line", "figure_eight", "joint_curve")
@@ -75,7 +75,7 @@ CAUGHT_UP = 1e-3          # m
 APPROACH_PERIOD = 0.02    # s: ik_node's shortest step time (1 / command_rate)
 COMMANDED = ("solved", "approach", "discontinuity")
 CODES = ("solved", "approach", "discontinuity", "unreachable", "superseded")
-START, END = "<!-- track:start -->", "<!-- track:end -->"
+START, END = markers("track")
 DISCOVERY_TIMEOUT = 120.0  # s: a loaded 2-core machine can be slow to start a node
 STRAGGLERS = 10.0          # s: how long to wait for the last statuses
 
@@ -916,20 +916,6 @@ def summary_table(rows) -> str:
     return "\n".join(lines)
 
 
-def replace_section(path, text) -> bool:
-    """Replace the text between the track markers in ``path``; False if they are absent.
-
-    The markers count only on lines of their own (prose may quote them).
-    """
-    path = Path(path)
-    doc = path.read_text()
-    pattern = re.compile(f"^{re.escape(START)}[ \t]*$.*?^{re.escape(END)}[ \t]*$", re.S | re.M)
-    if not pattern.search(doc):
-        return False
-    path.write_text(pattern.sub(lambda _: f"{START}\n{text}\n{END}", doc, count=1))
-    return True
-
-
 # ---------------------------------------------------------------- plots
 def representative(report, arm, kind):
     """The key of the case drawn for (arm, kind): joint_states, off-path, 100 Hz if run."""
@@ -1073,7 +1059,7 @@ def run(args) -> int:
     for md in getattr(args, "report", None) or []:
         assets = os.path.relpath(out or "docs/bench", Path(md).resolve().parent)
         brief = Path(md).name.lower().startswith("readme")
-        if not replace_section(md, section(report, assets=assets, brief=brief)):
+        if not replace_section(md, section(report, assets=assets, brief=brief), "track"):
             missing.append(md)
     if missing:
         print(f"no {START} ... {END} markers in: {', '.join(missing)} (left unchanged)")
