@@ -272,7 +272,7 @@ def arm_from_dict(data, origin: str = "<dict>") -> Arm:
     rows, lower, upper, vel, names, kind = [], [], [], [], [], []
     required = ("name", "a", "d", "alpha", "theta_offset", "lower", "upper")
     for i, j in enumerate(joints):
-        where = f"{origin}: joints[{i}]"
+        where = f"{origin}: joint {i + 1} (joints[{i}])"  # joints count from 1 everywhere
         if not isinstance(j, dict):
             raise ArmError(f"{where}: expected a mapping")
         for key in required:
@@ -283,31 +283,31 @@ def arm_from_dict(data, origin: str = "<dict>") -> Arm:
             raise ArmError(f"{where}: unknown field(s) {sorted(unknown)}")
         jname = j["name"]
         if not isinstance(jname, str) or not jname:
-            raise ArmError(f"{where}.name: must be a non-empty string")
+            raise ArmError(f"{where}, field 'name': must be a non-empty string")
         if jname in names:
-            raise ArmError(f"{where}.name: duplicate joint name {jname!r}")
+            raise ArmError(f"{where}, field 'name': duplicate joint name {jname!r}")
         names.append(jname)
         jtype = j.get("type", "revolute")
         if jtype not in JOINT_TYPES:
-            raise ArmError(f"{where}.type: unknown joint type {jtype!r} "
+            raise ArmError(f"{where}, field 'type': unknown joint type {jtype!r} "
                            f"(expected one of {sorted(JOINT_TYPES)})")
         kind.append(JOINT_TYPES[jtype])
         rows.append([
-            _number(j["a"], f"{where}.a"),
-            _number(j["d"], f"{where}.d"),
-            _angle(j["alpha"], f"{where}.alpha"),
-            _angle(j["theta_offset"], f"{where}.theta_offset"),
+            _number(j["a"], f"{where}, field 'a'"),
+            _number(j["d"], f"{where}, field 'd'"),
+            _angle(j["alpha"], f"{where}, field 'alpha'"),
+            _angle(j["theta_offset"], f"{where}, field 'theta_offset'"),
         ])
         limit = _number if jtype == "prismatic" else _angle   # metres, or radians
-        lo = limit(j["lower"], f"{where}.lower")
-        hi = limit(j["upper"], f"{where}.upper")
+        lo = limit(j["lower"], f"{where}, field 'lower'")
+        hi = limit(j["upper"], f"{where}, field 'upper'")
         if not lo < hi:
             raise ArmError(f"{where}: lower ({lo}) must be below upper ({hi})")
         lower.append(lo)
         upper.append(hi)
-        v = _number(j.get("velocity", DEFAULT_VELOCITY), f"{where}.velocity")
+        v = _number(j.get("velocity", DEFAULT_VELOCITY), f"{where}, field 'velocity'")
         if v <= 0:
-            raise ArmError(f"{where}.velocity: must be positive, got {v}")
+            raise ArmError(f"{where}, field 'velocity': must be positive, got {v}")
         vel.append(v)
     source = data.get("source", "")
     if not isinstance(source, str):

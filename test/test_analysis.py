@@ -41,4 +41,4 @@ def test_info_on_a_bad_file_prints_one_line_naming_it(tmp_path, capsys):
     bad.write_text("name: x\nconvention: standard\njoints: [{name: j, a: fast}]\n")
     assert run(argparse.Namespace(arm=str(bad), samples=10)) == 1
     out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and str(bad) in out[0] and "joints[0]" in out[0]
+    assert len(out) == 1 and str(bad) in out[0] and "joint 1 (joints[0])" in out[0]

@@ -53,18 +53,20 @@ joints:
 @pytest.mark.parametrize("text, field", [
     (GOOD.replace("name: test\n", ""), "missing field 'name'"),
     (GOOD.replace("convention: standard", "convention: craig"), "unknown DH convention 'craig'"),
-    (GOOD.replace("a: 0.1", "a: fast"), r"joints\[0\]\.a: expected a number"),
-    (GOOD.replace("a: 0.1, ", ""), r"joints\[0\]: missing field 'a'"),
-    (GOOD.replace("lower: -pi", "lower: pi"), r"joints\[0\]: lower .* must be below upper"),
-    (GOOD.replace("d: 0", "d: .nan"), r"joints\[0\]\.d: must be finite"),
-    (GOOD.replace("alpha: pi/2", "alpha: tau/2"), r"joints\[0\]\.alpha: cannot read 'tau/2'"),
-    (GOOD.replace("theta_offset: 0", "theta_offset: 0, mass: 3"), r"joints\[0\]: unknown field"),
+    (GOOD.replace("a: 0.1", "a: fast"), r"joint 1 \(joints\[0\]\), field 'a': expected a "),
+    (GOOD.replace("a: 0.1, ", ""), r"joint 1 \(joints\[0\]\): missing field 'a'"),
+    (GOOD.replace("lower: -pi", "lower: pi"), r"joint 1 \(joints\[0\]\): lower .* below upper"),
+    (GOOD.replace("d: 0", "d: .nan"), r"joint 1 \(joints\[0\]\), field 'd': must be finite"),
+    (GOOD.replace("alpha: pi/2", "alpha: tau/2"),
+     r"joint 1 \(joints\[0\]\), field 'alpha': cannot read 'tau/2'"),
+    (GOOD.replace("theta_offset: 0", "theta_offset: 0, mass: 3"),
+     r"joint 1 \(joints\[0\]\): unknown field"),
     (GOOD.replace("joints:", "joints: []\nx:"), "unknown field"),
     (GOOD + "base: {xyz: [0, 0]}\n", r"base\.xyz: expected a list of 3"),
     ("- just\n- a list\n", "expected a mapping at the top level"),
     ("name: [unclosed\n", "not valid YAML"),
     (GOOD.replace("lower: -pi, upper: pi", "lower: -pi, upper: pi, velocity: -1"),
-     r"joints\[0\]\.velocity: must be positive"),
+     r"joint 1 \(joints\[0\]\), field 'velocity': must be positive"),
 ])
 def test_yaml_errors_name_file_and_field(tmp_path, text, field):
     path = tmp_path / "bad_arm.yaml"
