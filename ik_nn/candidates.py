@@ -13,7 +13,11 @@ For each target (compiled: ``kernels/candidates.c``):
 4. random restarts inside the limits while the target still fails, up to ``max_restarts``
    and the ``timeout`` cap. Each target's random stream is a function of its pose and
    ``random_seed`` only: the same target gets the same answer alone or in any batch, on an
-   idle or a loaded machine, as long as the wall-clock cap does not bind;
+   idle or a loaded machine, as long as the wall-clock cap does not bind. A target farther
+   from the first joint's origin than ``arm.reach`` (an upper bound on the tool's distance
+   from there) gets none: no start can solve it, so it fails at once with its best answer.
+   The default budget (100, like ``ik_LM``'s 100 searches) left 0 of 50,000 FK-made targets
+   unsolved on each of four 6/7-DOF arms without a network, where 32 left 3–9;
 5. with a seed, periodic joints (range ≥ 2π) are moved by whole turns to the representative
    inside the limits nearest the seed (FK unchanged; errors recomputed, success re-judged).
 

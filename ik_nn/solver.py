@@ -105,7 +105,7 @@ class IKSolver:
     """
 
     def __init__(self, arm, model="bundled", refine=True, pos_tol=1e-6, rot_tol=1e-6,
-                 max_iterations=100, max_restarts=32, timeout=0.02, branch_tol=0.1,
+                 max_iterations=100, max_restarts=100, timeout=0.02, branch_tol=0.1,
                  continuity_tol=0.5, max_jump=None, random_seed=0, onnx_threads=1):
         self.arm = load_arm(arm)
         if not (pos_tol > 0 and rot_tol > 0):

@@ -57,6 +57,12 @@ def test_unreachable_targets_fail_honestly(name):
     assert arm.within_limits(res.q).all()
     pe, _ = pose_error(far, arm.fk(res.q))
     np.testing.assert_allclose(pe, res.pos_err, atol=1e-15)
+    # beyond the reach (an upper bound on the tool's distance from the first joint), no start
+    # can succeed: the default budget's 100 restarts are skipped, only the mid-limits attempt
+    origin = arm.spec.fixed[0][:3, 3]
+    assert (np.linalg.norm(far[:, :3, 3] - origin, axis=1) > arm.reach).all()
+    quick = IKSolver(arm, model=None, timeout=0.0).solve(far)
+    assert not quick.success.any() and (quick.iterations <= 100).all()
 
 
 def test_position_only_keeps_rrr_joint_3_at_the_seed():

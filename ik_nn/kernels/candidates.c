@@ -10,7 +10,9 @@
  *  3. with neither seed nor hypotheses, the middle of the joint limits;
  *  4. random restarts inside the limits while the target still fails, up to max_restarts and
  *     the timeout cap. The stream is a function of the pose and random_seed alone, so a
- *     target gets the same answer in any batch, at any load, while the cap does not bind;
+ *     target gets the same answer in any batch, at any load, while the cap does not bind.
+ *     None for a target farther from the first joint's origin than the arm's reach (an
+ *     upper bound): no start can solve it, so it fails at once with its best answer;
  *  5. with a seed, periodic joints are moved by whole turns to the representative inside
  *     the limits nearest the seed (the pose is unchanged; errors are recomputed).
  *
@@ -184,6 +186,16 @@ static void finish(const IknnChain *c, const IknnSettings *s, const IknnPose *ta
         ans->success = 0;
 }
 
+/* Whether the target position lies farther than the reach (+ pos_tol) from F_0's origin:
+ * the reach bounds every configuration's tool distance from there, so no start can solve it. */
+static int beyond_reach(const IknnChain *c, const IknnSettings *s, const IknnPose *target)
+{
+    const double *f0 = c->fixed; /* F_0, 3x4 row-major: its translation is column 3 */
+    const double dx = target->p[0] - f0[3], dy = target->p[1] - f0[7],
+                 dz = target->p[2] - f0[11];
+    return sqrt(dx * dx + dy * dy + dz * dz) > 1.0 / c->w_pos[0] + s->pos_tol[0];
+}
+
 void iknn_solve_target(const IknnChain *c, const IknnSettings *s, const double *T,
                        const double *H, int K, const double *seed, int stage, IknnAnswer *ans)
 {
@@ -254,7 +266,7 @@ void iknn_solve_target(const IknnChain *c, const IknnSettings *s, const double *
             mid[i] = 0.5 * (c->lower[i] + c->upper[i]);
         attempt(c, s, &target, mid, NULL, ans);
     }
-    if (!ans->success && s->max_restarts[0] > 0) {
+    if (!ans->success && s->max_restarts[0] > 0 && !beyond_reach(c, s, &target)) {
         uint64_t state = pose_hash(T, s->random_seed[0]);
         const double cap = s->timeout[0];
         const double deadline = cap > 0.0 ? now_seconds() + cap : INFINITY;
