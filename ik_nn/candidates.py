@@ -9,7 +9,9 @@ For each target (compiled: ``kernels/candidates.c``):
 2. the network's K hypotheses, when given, ranked by :func:`rank` and refined in that order
    until one converges; with a seed, the search goes on with the hypotheses that start nearer
    the seed than the answer found so far (the nearest solution is the continuous one);
-3. with neither seed nor hypotheses, the middle of the joint limits;
+3. without a seed, the middle of the joint limits: before the hypotheses (the solver stages
+   it: the network runs only for the targets this attempt leaves unsolved, so it costs
+   nothing on easy ones; ``network_first`` skips it), else when there are no hypotheses;
 4. random restarts inside the limits while the target still fails, up to ``max_restarts``
    and the ``timeout`` cap. Each target's random stream is a function of its pose and
    ``random_seed`` only: the same target gets the same answer alone or in any batch, on an

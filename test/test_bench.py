@@ -141,6 +141,9 @@ RUNTIME_API = {  # the runtime's public names the bench may use (its internals a
     "ik_nn.solver": {"IKSolver", "IKResult", "PARALLEL_MIN", "bundled_model"},
     "ik_nn.kinematics": {"pose_error", "transform"},
     "ik_nn.resources": {"model_path", "config_path"},
+    "ik_nn.encoding": {"ModelError", "check_metadata"},
+    "ik_nn.seeder": {"read_metadata"},
+    "ik_nn.urdf_export": {"rpy_from_matrix"},
 }
 
 

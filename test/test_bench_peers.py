@@ -8,7 +8,7 @@ import pytest
 from ik_nn import load_arm
 from ik_nn.arm import BUNDLED_ARMS, arm_from_dict
 from ik_nn.bench.peers import FK_TOL, joint_frames
-from ik_nn.kinematics import PRISMATIC, pose_error, transform
+from ik_nn.kinematics import pose_error, transform
 
 
 def _odd_arm(convention, offset=0.0):
@@ -41,12 +41,12 @@ def _arm(name):
 def test_joint_frames_reproduce_fk(name):
     """The z-axis split both adapters rely on (URDF axes, prismatic joints, offsets), no peer."""
     arm = _arm(name)
-    C, kind = joint_frames(arm)
+    C, prismatic = joint_frames(arm)
     q = arm.random_q(16, np.random.default_rng(3))
     for qq, T in zip(q, arm.fk(q)):
         M = C[0]
-        for qi, ki, Ci in zip(qq, kind, C[1:]):
-            J = transform(xyz=(0, 0, qi)) if ki == PRISMATIC else transform(rpy=(0, 0, qi))
+        for qi, slide, Ci in zip(qq, prismatic, C[1:]):
+            J = transform(xyz=(0, 0, qi)) if slide else transform(rpy=(0, 0, qi))
             M = M @ J @ Ci
         assert np.abs(M - T).max() <= FK_TOL
 

@@ -176,7 +176,7 @@ def test_bundled_network_cold_start(name):
     if solver.seeder is None:
         pytest.fail(f"no bundled model for {name}")
     _, T, _ = fk_targets(arm, 1000, 19)
-    basin = IKSolver(arm, max_restarts=0).solve(T)
+    basin = IKSolver(arm, max_restarts=0, network_first=True).solve(T)
     assert basin.success.mean() >= 0.99  # the network's hypotheses alone find the basin
     res = solver.solve(T)
     assert res.success.mean() >= 0.999 and arm.within_limits(res.q).all()

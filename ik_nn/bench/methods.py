@@ -25,9 +25,11 @@ from .targets import make_targets, perturbed
 # "plain": the same with the deck's MLP as the model, "peer": an adapter of ik_nn.bench.peers
 COMPARE = {
     "nn_refine": ("ik_nn NN + refine", "ik_nn",
-                  "ik_nn default: K network hypotheses → LM (→ random restarts), no seed"),
+                  "ik_nn default: one LM attempt from mid-limits; where it fails, K network "
+                  "hypotheses → LM (→ random restarts); no seed"),
     "nn_basin": ("ik_nn NN + refine, no restarts", "ik_nn",
-                 "basin rate: only the K network hypotheses are refined, no random restarts"),
+                 "basin rate: only the K network hypotheses are refined (network_first, no "
+                 "mid-limits attempt, no random restarts)"),
     "nn_alone": ("ik_nn NN alone", "ik_nn", "best of the K network hypotheses after FK, no LM"),
     "refine_restarts": ("ik_nn refine alone", "ik_nn",
                         "our LM from mid-limits, then random restarts (no network)"),
@@ -38,7 +40,7 @@ COMPARE = {
     "rtb_ik_LM": ("rtb ik_LM (C++)", "peer", "roboticstoolbox-python ik_LM, C++, cold start"),
     "ikpy": ("ikpy", "peer", "ikpy inverse_kinematics_frame, cold start"),
 }
-IK_NN_KWARGS = {"nn_refine": {}, "nn_basin": dict(max_restarts=0),
+IK_NN_KWARGS = {"nn_refine": {}, "nn_basin": dict(max_restarts=0, network_first=True),
                 "nn_alone": dict(refine=False),
                 "refine_restarts": dict(model=None),
                 "plain_alone": dict(refine=False), "plain_refine": {}}
@@ -175,6 +177,8 @@ def judged_row(arm, run, of):
     v = judge(arm, run.T, run.q)
     row = summary(v, run.lat, run.batch_seconds, of)
     row["_raw"] = raw_arrays(v, run.q, run.lat)
+    if isinstance(run, SolverRun):  # our flag against the judge: a false success is a bug
+        row["false_success"] = int((run.result.success & ~v.strict).sum())
     return row
 
 

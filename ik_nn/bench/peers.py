@@ -27,7 +27,7 @@ import importlib.util
 
 import numpy as np
 
-from ..kinematics import PRISMATIC, transform
+from ..kinematics import transform
 from ..urdf_export import rpy_from_matrix
 
 FK_TOL = 1e-12
@@ -51,23 +51,23 @@ def installed(name) -> bool:
 def joint_frames(arm):
     """Split the chain as ``C_0 · J_1(q_1) · C_1 ⋯ J_n(q_n) · C_n``, every joint along local z.
 
-    Returns (C, kind): C (dof + 1, 4, 4) fixed transforms, kind (dof,) REVOLUTE (J = Rz(q)) or
-    PRISMATIC (J = Tz(q)). Works for any chain ik_nn knows (DH or URDF, base and tool
-    included): a joint about or along a unit axis ``a`` is ``R · J(q) · Rᵀ`` with R any
-    rotation taking z to a, and its offset becomes a constant ``J(offset)``; both are folded
-    into the neighbouring fixed parts. This is the form both peers build.
+    Returns (C, prismatic): C (dof + 1, 4, 4) fixed transforms, prismatic (dof,) bool: J is
+    Tz(q) for a prismatic joint, Rz(q) for a revolute one. Works for any chain ik_nn knows (DH
+    or URDF, base and tool included): a joint about or along a unit axis ``a`` is
+    ``R · J(q) · Rᵀ`` with R any rotation taking z to a, and its offset becomes a constant
+    ``J(offset)``; both are folded into the neighbouring fixed parts. This is the form both
+    peers build.
     """
     s = arm.spec
     C = [np.asarray(s.fixed[0], dtype=np.float64).copy()]
     for i in range(arm.dof):
         R = np.eye(4)
         R[:3, :3] = _z_to(np.asarray(s.axis[i], dtype=np.float64))
-        prismatic = s.kind[i] == PRISMATIC
-        J0 = transform(xyz=(0, 0, s.offset[i])) if prismatic else transform(
+        J0 = transform(xyz=(0, 0, s.offset[i])) if arm.prismatic[i] else transform(
             rpy=(0, 0, s.offset[i]))
         C[-1] = C[-1] @ R @ J0
         C.append(R.T @ s.fixed[i + 1])
-    return np.array(C), np.asarray(s.kind).copy()
+    return np.array(C), arm.prismatic.copy()
 
 
 def _z_to(a):
@@ -109,11 +109,11 @@ class RtbPeer:
         from spatialmath import SE3
 
         self.arm = arm
-        C, kind = joint_frames(arm)
+        C, prismatic = joint_frames(arm)
         ets = rtb.ET.SE3(SE3(C[0], check=False))
         for i in range(arm.dof):
             lim = [float(arm.lower[i]), float(arm.upper[i])]
-            joint = rtb.ET.tz(qlim=lim) if kind[i] == PRISMATIC else rtb.ET.Rz(qlim=lim)
+            joint = rtb.ET.tz(qlim=lim) if prismatic[i] else rtb.ET.Rz(qlim=lim)
             ets = ets * joint * rtb.ET.SE3(SE3(C[i + 1], check=False))
         self.ets = ets
         self.fk_error = _check_fk(arm, self.fk, "rtb")
@@ -140,11 +140,11 @@ class IkpyPeer:
         from ikpy.link import OriginLink, URDFLink
 
         self.arm = arm
-        C, kind = joint_frames(arm)
+        C, prismatic = joint_frames(arm)
         links = [OriginLink()]
         for i, (Ci, lo, hi) in enumerate(zip(C[:-1], arm.lower, arm.upper)):
             motion = (dict(joint_type="prismatic", translation=[0, 0, 1])
-                      if kind[i] == PRISMATIC else dict(rotation=[0, 0, 1]))
+                      if prismatic[i] else dict(rotation=[0, 0, 1]))
             links.append(URDFLink(f"joint_{i + 1}", origin_translation=Ci[:3, 3],
                                   origin_orientation=rpy_from_matrix(Ci[:3, :3]),
                                   bounds=(float(lo), float(hi)), **motion))

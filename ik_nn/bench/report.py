@@ -97,28 +97,83 @@ def table(results):
 
 
 def against_peers(results):
-    """State, per arm and peer, whether ik_nn NN + refine is ahead on success and p50 latency."""
+    """State, per arm and peer, whether ik_nn (with and without its network) is ahead.
+
+    Success, p50 and p99 latency of ``nn_refine`` and of ``refine_restarts`` (no network),
+    each against every peer measured on the arm.
+    """
     out = []
     for arm, res in results.items():
         rows = res["rows"]
-        ours = rows.get("nn_refine")
+        ours = [m for m in ("nn_refine", "refine_restarts") if m in rows]
         peers = [m for m in rows if m in PEER_METHODS]
-        if ours is None or not peers:
-            out.append(f"- {arm}: no comparison (ik_nn NN + refine or peers not measured)")
+        if not ours or not peers:
+            out.append(f"- {arm}: no comparison (ik_nn or peers not measured)")
             continue
-        for m in peers:
-            p = rows[m]
-            s_us, s_p = ours["success_1e-6"], p["success_1e-6"]
-            if s_us > s_p:
-                succ = f"ahead on success ({percent(s_us)} vs {percent(s_p)})"
-            elif s_us == s_p:
-                succ = f"tied on success ({percent(s_us)} each)"
-            else:
-                succ = f"**behind** on success ({percent(s_us)} vs {percent(s_p)})"
-            l_us, l_p = ours["latency_p50_us"], p["latency_p50_us"]
-            lat = (f"{'ahead' if l_us < l_p else '**behind**'} on p50 latency "
-                   f"({l_us:,.0f} vs {l_p:,.0f} µs, {ratio(l_p / l_us)})")
-            out.append(f"- {arm} vs {LABELS[m]}: {succ}; {lat}.")
+        for o in ours:
+            for m in peers:
+                out.append(f"- {arm}: {LABELS[o]} vs {LABELS[m]}: "
+                           + "; ".join(verdicts(rows[o], rows[m])) + ".")
+    return "\n".join(out)
+
+
+def verdicts(ours, peer):
+    """Success, p50 and p99 of row ``ours`` against row ``peer``: ahead, tied or **behind**."""
+    s_us, s_p = ours["success_1e-6"], peer["success_1e-6"]
+    if s_us > s_p:
+        parts = [f"ahead on success ({percent(s_us)} vs {percent(s_p)})"]
+    elif s_us == s_p:
+        parts = [f"tied on success ({percent(s_us)} each)"]
+    else:
+        parts = [f"**behind** on success ({percent(s_us)} vs {percent(s_p)})"]
+    for q in ("p50", "p99"):
+        l_us, l_p = ours[f"latency_{q}_us"], peer[f"latency_{q}_us"]
+        parts.append(f"{'ahead' if l_us <= l_p else '**behind**'} on {q} latency "
+                     f"({l_us:,.0f} vs {l_p:,.0f} µs, {ratio(l_p / l_us)})")
+    return parts
+
+
+def any_arm_goals(results):
+    """Check the any-arm goals (issue #11) per arm, each met or **missed**, with values.
+
+    Without a network (``refine_restarts``): success ≥ SUCCESS_GOAL inside the limits, no
+    false success, p99 no worse than ``rtb_ik_LM``'s. With a network (``nn_refine``, an arm
+    with a bundled or ``--model`` network): success ≥ SUCCESS_GOAL, basin ≥ BASIN_GOAL, p50 and
+    p99 no worse than without the network.
+    """
+    out = []
+    for arm, res in results.items():
+        rows = res["rows"]
+        plain, peer = rows.get("refine_restarts"), rows.get("rtb_ik_LM")
+        ours, basin = rows.get("nn_refine"), rows.get("nn_basin")
+        parts = []
+
+        def check(ok, text):
+            parts.append(text if ok else f"**missed: {text}**")
+
+        if plain is not None:
+            check(plain["success_1e-6"] >= SUCCESS_GOAL and plain["within_limits"] == 1.0
+                  and plain.get("false_success", 0) == 0,
+                  f"no network: success {percent(plain['success_1e-6'])} "
+                  f"(≥ {percent(SUCCESS_GOAL)}), {plain.get('false_success', 0)} false")
+            if peer is not None:
+                check(plain["latency_p99_us"] <= peer["latency_p99_us"],
+                      f"p99 {plain['latency_p99_us']:,.0f} µs ≤ ik_LM's "
+                      f"{peer['latency_p99_us']:,.0f}")
+        if ours is not None:
+            check(ours["success_1e-6"] >= SUCCESS_GOAL and ours.get("false_success", 0) == 0,
+                  f"network: success {percent(ours['success_1e-6'])}")
+            if basin is not None:
+                check(basin["success_1e-6"] >= BASIN_GOAL,
+                      f"basin {percent(basin['success_1e-6'])} (≥ {percent(BASIN_GOAL)})")
+            if plain is not None:
+                check(ours["latency_p50_us"] <= plain["latency_p50_us"]
+                      and ours["latency_p99_us"] <= plain["latency_p99_us"],
+                      f"pays for itself: p50/p99 {ours['latency_p50_us']:,.0f} / "
+                      f"{ours['latency_p99_us']:,.0f} µs vs {plain['latency_p50_us']:,.0f} / "
+                      f"{plain['latency_p99_us']:,.0f} without it")
+        if parts:
+            out.append(f"- {arm}: " + "; ".join(parts) + ".")
     return "\n".join(out)
 
 
@@ -204,9 +259,14 @@ def section(report, assets="docs/bench"):
         "Throughput: the whole set in one call (ik_nn) or a loop (peers have no batch API). "
         "Speed vs fastest peer > 1× means faster than every peer measured on that arm.",
         "",
-        "ik_nn NN + refine against each peer:",
+        "ik_nn against each peer:",
         "",
         against_peers(report["results"]),
+        "",
+        "Any-arm goals (no network: ≥ 99.99 %, no false success, p99 ≤ ik_LM's; with a network: "
+        "≥ 99.99 %, basin ≥ 99.9 %, p50 and p99 ≤ the no-network solver's):",
+        "",
+        any_arm_goals(report["results"]),
         "",
         "Learned-IK goals (ik_nn NN + refine; basin = hypotheses refined without restarts; "
         "network alone = best hypothesis after FK):",

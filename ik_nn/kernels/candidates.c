@@ -7,7 +7,9 @@
  *     (twice at most) from where it stopped, those joints moved LIMIT_MARGIN inside;
  *  2. the network's K hypotheses, when given, ranked (iknn_rank) and refined in that order
  *     until one converges;
- *  3. with neither seed nor hypotheses, the middle of the joint limits;
+ *  3. without a seed, the middle of the joint limits: before the hypotheses when the caller
+ *     stages the solve (IKNN_FIRST_ONLY, then the network only where it failed), else only
+ *     when there are no hypotheses;
  *  4. random restarts inside the limits while the target still fails, up to max_restarts and
  *     the timeout cap. The stream is a function of the pose and random_seed alone, so a
  *     target gets the same answer in any batch, at any load, while the cap does not bind.
@@ -186,6 +188,16 @@ static void finish(const IknnChain *c, const IknnSettings *s, const IknnPose *ta
         ans->success = 0;
 }
 
+/* Step 3: one attempt from the middle of the joint limits. */
+static void attempt_mid(const IknnChain *c, const IknnSettings *s, const IknnPose *target,
+                        IknnAnswer *ans)
+{
+    double mid[IKNN_MAX_DOF];
+    for (int i = 0; i < c->dof[0]; i++)
+        mid[i] = 0.5 * (c->lower[i] + c->upper[i]);
+    attempt(c, s, target, mid, NULL, ans);
+}
+
 /* Whether the target position lies farther than the reach (+ pos_tol) from F_0's origin:
  * the reach bounds every configuration's tool distance from there, so no start can solve it. */
 static int beyond_reach(const IknnChain *c, const IknnSettings *s, const IknnPose *target)
@@ -204,7 +216,7 @@ void iknn_solve_target(const IknnChain *c, const IknnSettings *s, const double *
     iknn_pose_from(T, &target);
     int done = 0;
     if (stage == IKNN_RESUME) {
-        /* step 1 ran in an IKNN_SEED_ONLY call and left its answer in ans: its cost */
+        /* the first start ran in an IKNN_FIRST_ONLY call and left its answer in ans */
         if (isfinite(ans->pos_err)) {
             IknnPose pose;
             double e[6], pe, re;
@@ -239,7 +251,9 @@ void iknn_solve_target(const IknnChain *c, const IknnSettings *s, const double *
             if (attempt(c, s, &target, inner, seed, ans))
                 done = iknn_joint_distance(c, ans->q, seed) <= s->continuity_tol[0];
         }
-        if (stage == IKNN_SEED_ONLY) {
+        if (stage == IKNN_FIRST_ONLY) {
+            if (!seed)
+                attempt_mid(c, s, &target, ans);
             finish(c, s, &target, seed, ans);
             return;
         }
@@ -260,12 +274,8 @@ void iknn_solve_target(const IknnChain *c, const IknnSettings *s, const double *
                 break;
         }
     }
-    if (!seed && !H) {
-        double mid[IKNN_MAX_DOF];
-        for (int i = 0; i < dof; i++)
-            mid[i] = 0.5 * (c->lower[i] + c->upper[i]);
-        attempt(c, s, &target, mid, NULL, ans);
-    }
+    if (!seed && !H && stage != IKNN_RESUME)
+        attempt_mid(c, s, &target, ans);
     if (!ans->success && s->max_restarts[0] > 0 && !beyond_reach(c, s, &target)) {
         uint64_t state = pose_hash(T, s->random_seed[0]);
         const double cap = s->timeout[0];

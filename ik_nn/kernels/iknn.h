@@ -45,9 +45,10 @@ typedef struct {
     int64_t iterations;
 } IknnAnswer;
 
-/* Stages of iknn_solve_target: the whole policy; step 1 only (the seed), so the caller can
- * skip the network where the seed was enough; steps 2-5, resuming from step 1's answer. */
-enum { IKNN_FULL = 0, IKNN_SEED_ONLY = 1, IKNN_RESUME = 2 };
+/* Stages of iknn_solve_target: the whole policy; the first start only (the seed, or without
+ * one the middle of the limits), so the caller can skip the network where it was enough; the
+ * rest (hypotheses, restarts, wrapping), resuming from the first start's answer. */
+enum { IKNN_FULL = 0, IKNN_FIRST_ONLY = 1, IKNN_RESUME = 2 };
 void iknn_solve_target(const IknnChain *c, const IknnSettings *s, const double *T,
                        const double *H, int K, const double *seed, int stage, IknnAnswer *ans);
 /* Largest joint difference between a and b (dof,), periodic joints modulo 2 pi. */

@@ -463,7 +463,7 @@ static PyObject *py_solve(PyObject *self, PyObject *args, PyObject *kw)
                                      &orr, &stage, &oneed))
         return NULL;
     if (stage < IKNN_FULL || stage > IKNN_RESUME) {
-        PyErr_Format(PyExc_ValueError, "stage %d: expected 0 (full), 1 (seed only), 2 (resume)",
+        PyErr_Format(PyExc_ValueError, "stage %d: expected 0 (full), 1 (first start only), 2 (resume)",
                      stage);
         return NULL;
     }
@@ -491,10 +491,6 @@ static PyObject *py_solve(PyObject *self, PyObject *args, PyObject *kw)
         PyErr_Format(PyExc_ValueError, "hypotheses: K = %zd outside 1..%d", K, IKNN_MAX_K);
         goto fail;
     }
-    if (stage != IKNN_FULL && !seed) {
-        PyErr_SetString(PyExc_ValueError, "stages 1 and 2 need seeds");
-        goto fail;
-    }
     Py_ssize_t failing = 0;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t k = 0; k < N; k++) {
@@ -514,7 +510,7 @@ static PyObject *py_solve(PyObject *self, PyObject *args, PyObject *kw)
         re[k] = s->position_only[0] ? 0.0 : a.rot_err;
         its[k] = a.iterations;
         jump[k] = a.jump;
-        const int more = stage == IKNN_SEED_ONLY
+        const int more = stage == IKNN_FIRST_ONLY && seed
                              ? !a.success || iknn_joint_distance(c, a.q, seed + dof * k) >
                                                  s->continuity_tol[0]
                              : !a.success;
@@ -627,8 +623,8 @@ static PyMethodDef methods[] = {
     {"solve", (PyCFunction)(void (*)(void))py_solve, METH_VARARGS | METH_KEYWORDS,
      "solve(chain, settings, targets (N, 4, 4), hypotheses (N, K, dof) or None, seeds "
      "(N, dof) or None, result, stage=0, need=None (N,) bool) -> targets still failing "
-     "(stage 1: needing more than their seed, flagged in need); fills result.q, .success, .pos_err, .rot_err, .iterations, .jump. "
-     "stage: 0 the whole policy, 1 the seed only, 2 resume after stage 1"},
+     "(stage 1: needing more than their first start, flagged in need); fills result.q, .success, .pos_err, .rot_err, .iterations, .jump. "
+     "stage: 0 the whole policy, 1 the first start only (seed, else mid-limits), 2 resume after stage 1"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels",
