@@ -1,6 +1,7 @@
 """Arm descriptions: DH YAML files and URDF → validated :class:`Arm` (FK, Jacobian, limits).
 
-DH YAML schema (metres, radians; angles may also be written ``pi``, ``-pi/2``, ``2*pi``)::
+DH YAML schema (metres, radians; angles, and revolute velocities, may also be written ``pi``,
+``-pi/2``, ``2*pi``, ``-170*pi/180``)::
 
     name: rrr
     source: where the numbers come from
@@ -206,7 +207,11 @@ def _angle(value, where: str) -> float:
     if isinstance(value, str):
         m = _PI_EXPR.match(value)
         if not m:
-            raise ArmError(f"{where}: cannot read {value!r} as an angle (a number, or like -pi/2)")
+            try:
+                return _number(float(value), where)   # YAML 1.1 reads 1e-3 as a string
+            except ValueError:
+                raise ArmError(f"{where}: cannot read {value!r} as an angle (radians: a number, "
+                               "or like pi, -pi/2, 2*pi/3, -170*pi/180)") from None
         sign = -1.0 if m.group(1) == "-" else 1.0
         mul = float(m.group(2)) if m.group(2) else 1.0
         div = float(m.group(3)) if m.group(3) else 1.0
@@ -216,7 +221,21 @@ def _angle(value, where: str) -> float:
     return _number(value, where)
 
 
+def _twist(value, where: str) -> float:
+    """A DH angle (alpha, theta_offset): beyond ±2π it is degrees written as radians."""
+    angle = _angle(value, where)
+    if abs(angle) > 2 * math.pi + 1e-9:
+        raise ArmError(f"{where}: {value!r} rad is more than a turn: degrees? write 90° as "
+                       "pi/2 or 90*pi/180")
+    return angle
+
+
 def _number(value, where: str) -> float:
+    if isinstance(value, str):
+        try:
+            value = float(value)   # YAML 1.1 reads 1e-3 (no dot) as a string
+        except ValueError:
+            pass
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ArmError(f"{where}: expected a number, got {type(value).__name__} {value!r}")
     value = float(value)
@@ -295,8 +314,8 @@ def arm_from_dict(data, origin: str = "<dict>") -> Arm:
         rows.append([
             _number(j["a"], f"{where}, field 'a'"),
             _number(j["d"], f"{where}, field 'd'"),
-            _angle(j["alpha"], f"{where}, field 'alpha'"),
-            _angle(j["theta_offset"], f"{where}, field 'theta_offset'"),
+            _twist(j["alpha"], f"{where}, field 'alpha'"),
+            _twist(j["theta_offset"], f"{where}, field 'theta_offset'"),
         ])
         limit = _number if jtype == "prismatic" else _angle   # metres, or radians
         lo = limit(j["lower"], f"{where}, field 'lower'")
@@ -305,7 +324,7 @@ def arm_from_dict(data, origin: str = "<dict>") -> Arm:
             raise ArmError(f"{where}: lower ({lo}) must be below upper ({hi})")
         lower.append(lo)
         upper.append(hi)
-        v = _number(j.get("velocity", DEFAULT_VELOCITY), f"{where}, field 'velocity'")
+        v = limit(j.get("velocity", DEFAULT_VELOCITY), f"{where}, field 'velocity'")
         if v <= 0:
             raise ArmError(f"{where}, field 'velocity': must be positive, got {v}")
         vel.append(v)

@@ -50,6 +50,16 @@ joints:
 """
 
 
+def test_yaml_numbers_as_written_by_people(tmp_path):
+    """1e-3 (a string to YAML 1.1), degrees as k*pi/180, a velocity in pi: all read."""
+    path = tmp_path / "arm.yaml"
+    path.write_text(GOOD.replace("a: 0.1", "a: 1e-1").replace(
+        "lower: -pi, upper: pi", "lower: -170*pi/180, upper: 170*pi/180, velocity: pi"))
+    arm = load_arm(path)
+    assert arm.dh[0, 0] == 0.1 and arm.velocity[0] == pytest.approx(np.pi)
+    assert arm.upper[0] == pytest.approx(np.radians(170))
+
+
 @pytest.mark.parametrize("text, field", [
     (GOOD.replace("name: test\n", ""), "missing field 'name'"),
     (GOOD.replace("convention: standard", "convention: craig"), "unknown DH convention 'craig'"),
@@ -67,6 +77,8 @@ joints:
     ("name: [unclosed\n", "not valid YAML"),
     (GOOD.replace("lower: -pi, upper: pi", "lower: -pi, upper: pi, velocity: -1"),
      r"joint 1 \(joints\[0\]\), field 'velocity': must be positive"),
+    (GOOD.replace("alpha: pi/2", "alpha: 90"), r"field 'alpha': 90 rad is more than a turn: "
+                                                r"degrees\? write 90° as pi/2"),
 ])
 def test_yaml_errors_name_file_and_field(tmp_path, text, field):
     path = tmp_path / "bad_arm.yaml"

@@ -288,10 +288,13 @@ PRISMATIC_YAML = ("name: p\nconvention: standard\njoints:\n  - {name: s, type: p
                   "d: 0, alpha: 0, theta_offset: 0, lower: -0.1, upper: 0.1}\n")
 
 
+J1 = r"joint 1 \(joints\[0\]\), field "
+
+
 @pytest.mark.parametrize("old, new, message", [
-    ("type: prismatic", "type: spherical", r"joints\[0\]\.type: unknown joint type 'spherical'"),
-    ("lower: -0.1", "lower: -pi", r"joints\[0\]\.lower: expected a number"),   # metres
-    ("upper: 0.1}", "upper: 0.1, velocity: 0}", r"joints\[0\]\.velocity: must be positive"),
+    ("type: prismatic", "type: spherical", J1 + "'type': unknown joint type 'spherical'"),
+    ("lower: -0.1", "lower: -pi", J1 + "'lower': expected a number"),   # metres
+    ("upper: 0.1}", "upper: 0.1, velocity: 0}", J1 + "'velocity': must be positive"),
 ])
 def test_prismatic_yaml_errors_name_file_and_field(tmp_path, old, new, message):
     path = tmp_path / "p.yaml"
