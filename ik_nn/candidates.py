@@ -13,7 +13,10 @@ For each target (compiled: ``kernels/candidates.c``):
    it: the network runs only for the targets this attempt leaves unsolved, so it costs
    nothing on easy ones; ``network_first`` skips it), else when there are no hypotheses;
 4. random restarts inside the limits while the target still fails, up to ``max_restarts``
-   and the ``timeout`` cap. Each target's random stream is a function of its pose and
+   and the ``timeout`` cap. The starts follow a low-discrepancy (Kronecker) sequence from a
+   random offset, so they cover the joint box evenly: on five 6/7-DOF development arms,
+   16 such restarts left 188 of 250,000 FK-made targets unsolved where 16 independent uniform
+   ones left 358. Each target's random stream is a function of its pose and
    ``random_seed`` only: the same target gets the same answer alone or in any batch, on an
    idle or a loaded machine, as long as the wall-clock cap does not bind. A target farther
    from the first joint's origin than ``arm.reach`` (an upper bound on the tool's distance

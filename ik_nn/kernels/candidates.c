@@ -280,12 +280,21 @@ void iknn_solve_target(const IknnChain *c, const IknnSettings *s, const double *
         uint64_t state = pose_hash(T, s->random_seed[0]);
         const double cap = s->timeout[0];
         const double deadline = cap > 0.0 ? now_seconds() + cap : INFINITY;
-        double start[IKNN_MAX_DOF];
+        /* a low-discrepancy (Kronecker, golden-ratio generalised) sequence from a random
+         * offset: the starts cover the joint box evenly instead of clumping */
+        double start[IKNN_MAX_DOF], u0[IKNN_MAX_DOF], alpha[IKNN_MAX_DOF];
+        double phi = 2.0;
+        for (int k = 0; k < 30; k++)
+            phi = pow(1.0 + phi, 1.0 / (dof + 1));
+        for (int i = 0; i < dof; i++) {
+            alpha[i] = fmod(pow(1.0 / phi, i + 1), 1.0);
+            u0[i] = (double)(next_random(&state) >> 11) * 0x1.0p-53;
+        }
         for (int r = 0; r < s->max_restarts[0] && !ans->success; r++) {
             if (cap > 0.0 && now_seconds() > deadline)
                 break;
             for (int i = 0; i < dof; i++) {
-                const double u = (double)(next_random(&state) >> 11) * 0x1.0p-53;
+                const double u = fmod(u0[i] + (r + 1) * alpha[i], 1.0);
                 start[i] = c->lower[i] + u * (c->upper[i] - c->lower[i]);
             }
             attempt(c, s, &target, start, seed, ans);
