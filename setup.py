@@ -54,7 +54,7 @@ setup(
             "ros-std-msgs", "ros-diagnostic-msgs", "ros-trajectory-msgs", "ros-ament-index-python",
         ],
         # Training only. Pinned: an unpinned torch pulls a multi-GB CUDA build.
-        "train": ["torch==2.13.0", "onnx>=1.16", "tqdm>=4.66", "matplotlib>=3.8"],
+        "train": ["torch==2.13.0", "onnx>=1.16", "matplotlib>=3.8"],
         # colcon (from PyPI) for the test that builds the package as a ROS workspace would;
         # ruff for the lint test (pycodestyle, pyflakes, pep257 docstrings, import order)
         "test": ["pytest>=8", "ruff>=0.6", "colcon-core", "colcon-ros"],

@@ -7,6 +7,17 @@ decision is broadcast so all ranks leave the loop together.
 
 Validation is in task space: decode all K hypotheses, FK them, keep the best per target and
 report median/p90 position (mm) and rotation (deg) errors, full-pose and position-only.
+
+Time limit: the whole run (data, training, export and result card) is to fit
+``time_limit`` minutes from ``started``; training stops ``reserve_s`` before the limit,
+keeping the best weights, and the cosine schedule follows the clock when that is ahead of the
+step count. Progress: one line per epoch with the elapsed and the estimated remaining time
+(bounded by the limit).
+
+Checkpoints: after every epoch rank 0 writes ``<log_dir>/checkpoint.pt`` (model, optimiser,
+scheduler, epoch, best weights, log rows, configuration, time used), atomically (a temporary
+file renamed over it). :func:`train` with ``resume=`` continues from one;
+:func:`model_from_checkpoint` rebuilds the best weights for an export.
 """
 from __future__ import annotations
 
@@ -14,8 +25,9 @@ import copy
 import csv
 import math
 import os
+import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +36,11 @@ import torch.distributed as dist
 
 from .. import encoding
 from . import network
-from .dataset import best_hypothesis, load_dataset, make_dataset
+from .dataset import DEFAULT_REDUNDANCY, best_hypothesis, load_dataset, make_dataset
 
 VAL_SEED_OFFSET = 1_000_003
+CHECKPOINT = "checkpoint.pt"
+CHECKPOINT_FORMAT = 1
 
 
 @dataclass
@@ -49,9 +63,13 @@ class TrainConfig:
     detach_others: bool = False   # True: ε term trains the heads only (tried: worse on rrr_full)
     patience: int = 8             # epochs without validation improvement before stopping
                                   # (counted once half of the LR schedule has passed)
-    time_limit: float = 0.0       # minutes; 0 = none. When set, the LR schedule follows the
-                                  # clock if that is ahead of the step count, and training ends
-                                  # (best weights kept) 20 s before the limit
+    time_limit: float = 0.0       # minutes for the whole run; 0 = none. When set, the LR
+                                  # schedule follows the clock if that is ahead of the step
+                                  # count, and training ends (best weights kept) reserve_s
+                                  # before the limit
+    reserve_s: float = 20.0       # seconds kept at the end for export (and the result card)
+    finish_s: float = 5.0         # expected seconds for export and card (for the ETA only)
+    redundancy: str = DEFAULT_REDUNDANCY  # 1-D self-motion in the labels: see dataset
     seed: int = 0
     threads: int = 0              # torch intra-op threads; 0 = torch's default (1 under DDP)
     dataset: str = ""             # .npz to load (if it exists) or save
@@ -132,8 +150,77 @@ def _plot(rows, path):
     plt.close(fig)
 
 
-def train(arm, cfg: TrainConfig, command: str = ""):
-    """Train; returns (model on CPU, eval mode, unwrapped; summary dict) on every rank."""
+def fmt_duration(seconds: float) -> str:
+    """``m:ss`` (or ``h:mm:ss``)."""
+    seconds = max(0, int(round(seconds)))
+    h, rem = divmod(seconds, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+def config_from_dict(d: dict) -> TrainConfig:
+    """A :class:`TrainConfig` from its ``asdict`` (unknown keys ignored: older checkpoints)."""
+    names = {f.name for f in fields(TrainConfig)}
+    d = {k: v for k, v in d.items() if k in names}
+    if "hidden" in d:
+        d["hidden"] = tuple(d["hidden"])
+    return TrainConfig(**d)
+
+
+def checkpoint_path(path) -> Path:
+    """``path`` itself if it is a file, else ``path/checkpoint.pt`` (a log directory)."""
+    p = Path(path)
+    return p if p.is_file() or p.suffix == ".pt" else p / CHECKPOINT
+
+
+def load_checkpoint(path) -> dict:
+    """The checkpoint at ``path`` (a file or a log directory); a clear error if there is none."""
+    p = checkpoint_path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no checkpoint (expected a log directory of "
+                                f"'ik-nn train' or its {CHECKPOINT})")
+    ckpt = torch.load(p, map_location="cpu", weights_only=True)
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{p}: not an ik-nn training checkpoint (format "
+                         f"{ckpt.get('format') if isinstance(ckpt, dict) else '?'})")
+    ckpt["path"] = str(p)
+    return ckpt
+
+
+def save_checkpoint(path: Path, state: dict):
+    """Write ``state`` to ``path`` atomically: a temporary file, flushed, renamed over it."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        torch.save(state, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def model_from_checkpoint(ckpt: dict, arm, which: str = "best"):
+    """(model in eval mode with the checkpoint's best (or last) weights, its TrainConfig)."""
+    cfg = config_from_dict(ckpt["config"])
+    model = network.build(cfg.arch, arm, cfg.K, cfg.hidden, cfg.activation)
+    state = ckpt.get("best_state") if which == "best" else None
+    model.load_state_dict(state if state is not None else ckpt["model"])
+    return model.eval(), cfg
+
+
+def _say(text: str):
+    print(text, flush=True)
+    sys.stdout.flush()
+
+
+def train(arm, cfg: TrainConfig, command: str = "", started: float | None = None,
+          resume: dict | None = None, run_info: dict | None = None):
+    """Train; returns (model on CPU, eval mode, unwrapped; summary dict) on every rank.
+
+    ``started``: ``time.perf_counter()`` when the run began (default: now); the time limit
+    counts from there. ``resume``: a checkpoint (:func:`load_checkpoint`) to continue from:
+    its weights, optimiser, scheduler, epoch, best weights and log rows; its time used counts
+    against the limit. ``run_info``: how to load the arm again, the output path and the like
+    (stored in checkpoints, for ``--resume`` and ``--export-only``).
+    """
     rank, world = dist_info()
     distributed = world > 1
     if distributed and not dist.is_initialized():
@@ -141,18 +228,23 @@ def train(arm, cfg: TrainConfig, command: str = ""):
     torch.set_num_threads(cfg.threads or (1 if distributed else torch.get_num_threads()))
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
-    t0 = time.perf_counter()
+    t0 = time.perf_counter() if started is None else started
+    used_before = float(resume.get("elapsed_s", 0.0)) if resume else 0.0
     show = rank == 0 and not cfg.quiet
 
+    def elapsed():  # time this run has used, earlier segments included
+        return used_before + time.perf_counter() - t0
+
     if cfg.dataset and Path(cfg.dataset).is_file():
-        ds = load_dataset(cfg.dataset, arm)
+        ds = load_dataset(cfg.dataset, arm, cfg.redundancy)
     else:
-        ds = make_dataset(arm, cfg.samples, cfg.seed, cfg.position_only_fraction)
+        ds = make_dataset(arm, cfg.samples, cfg.seed, cfg.position_only_fraction,
+                          redundancy=cfg.redundancy)
         if cfg.dataset and rank == 0:
             Path(cfg.dataset).parent.mkdir(parents=True, exist_ok=True)
             ds.save(cfg.dataset)
     val = make_dataset(arm, cfg.val_samples, cfg.seed + VAL_SEED_OFFSET,
-                       cfg.position_only_fraction, keep_poses=True)
+                       cfg.position_only_fraction, keep_poses=True, redundancy=cfg.redundancy)
     X = torch.from_numpy(ds.features)
     Y = torch.from_numpy(ds.targets)
     n = X.shape[0]
@@ -171,7 +263,7 @@ def train(arm, cfg: TrainConfig, command: str = ""):
     # Progress in [0, 1]: by steps, or by the clock when a time limit is set and the machine
     # is slower than planned (so the cosine still anneals before the deadline).
     clock = {"frac": 0.0}
-    deadline = cfg.time_limit * 60.0 - 20.0 if cfg.time_limit else 0.0  # keep 20 s to export
+    deadline = max(1.0, cfg.time_limit * 60.0 - cfg.reserve_s) if cfg.time_limit else 0.0
 
     def lr_factor(step):
         if step < warm:
@@ -186,23 +278,71 @@ def train(arm, cfg: TrainConfig, command: str = ""):
         return max(sched.last_epoch / max(1, total), clock["frac"])
     eps = cfg.eps if K > 1 else 0.0
 
+    rows, best, best_state, best_epoch, bad = [], math.inf, None, -1, 0
+    first_epoch = 0
+    if resume:
+        model.load_state_dict(resume["model"])
+        opt.load_state_dict(resume["optimizer"])
+        sched.load_state_dict(resume["scheduler"])
+        sched.lr_lambdas[0] = lr_factor  # the schedule's function is not in its state
+        rows = list(resume.get("rows", []))
+        best = float(resume.get("best_score", math.inf))
+        best_state = resume.get("best_state")
+        best_epoch = int(resume.get("best_epoch", -1))
+        bad = int(resume.get("bad", 0))
+        first_epoch = int(resume["epoch"])
+        if deadline:
+            clock["frac"] = elapsed() / deadline
+
     log_dir = Path(cfg.log_dir) if cfg.log_dir else None
     csv_file = writer = None
+    ckpt_path = None
     if rank == 0 and log_dir:
         log_dir.mkdir(parents=True, exist_ok=True)
-        (log_dir / "command.txt").write_text(command + "\n")
+        if not resume:
+            (log_dir / "command.txt").write_text(command + "\n")
+        else:
+            with open(log_dir / "command.txt", "a") as fh:
+                fh.write(f"# resumed at epoch {first_epoch}\n")
         csv_file = open(log_dir / "log.csv", "w", newline="")
+        ckpt_path = log_dir / CHECKPOINT
+        if rows:
+            writer = csv.DictWriter(csv_file, fieldnames=list(rows[0]), extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+            csv_file.flush()
 
-    bar = None
+    def checkpoint(epoch_done: int, finished: bool):
+        if ckpt_path is None:
+            return
+        save_checkpoint(ckpt_path, {
+            "format": CHECKPOINT_FORMAT, "epoch": epoch_done, "finished": finished,
+            "config": {k: (list(v) if isinstance(v, tuple) else v)
+                       for k, v in asdict(cfg).items() if k != "extra"},
+            "model": model.state_dict(), "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(), "best_state": best_state, "best_score": best,
+            "best_epoch": best_epoch, "bad": bad, "rows": rows, "elapsed_s": elapsed(),
+            "command": command, "run": dict(run_info or {}, name=arm.name,
+                                            dh_hash=arm.dh_hash)})
+
+    limit_s = cfg.time_limit * 60.0
     if show:
-        from tqdm import tqdm
-
-        bar = tqdm(total=cfg.epochs, desc=f"train {arm.name}", unit="epoch", dynamic_ncols=True)
-    rows, best, best_state, best_epoch, bad = [], math.inf, None, -1, 0
+        left = f", limit {fmt_duration(limit_s)}" if limit_s else ""
+        start = f"resuming after epoch {first_epoch}, " if resume else ""
+        _say(f"train {arm.name}: {start}{n:,} samples ready in {t_data:.1f} s, "
+             f"{cfg.epochs} epochs of {steps} steps{left}")
     stop_t = torch.zeros(1)
     clock_t = torch.zeros(1)
-    epoch = 0
-    for epoch in range(cfg.epochs):
+    epoch = first_epoch - 1
+    loop_start, epochs_here = time.perf_counter(), 0
+    stopped_by = "epochs"
+    if first_epoch >= cfg.epochs or (deadline and clock["frac"] >= 1.0):
+        stopped_by = "epochs" if first_epoch >= cfg.epochs else "time limit"
+    for epoch in range(first_epoch, cfg.epochs):
+        if deadline and clock["frac"] >= 1.0:
+            stopped_by = "time limit"
+            epoch -= 1
+            break
         g = torch.Generator().manual_seed(cfg.seed * 7919 + epoch)
         shard = torch.randperm(n, generator=g)[rank::world][: steps * batch]
         run, done = 0.0, 0
@@ -221,17 +361,18 @@ def train(arm, cfg: TrainConfig, command: str = ""):
             run += float(loss.detach())
             done = b + 1
             if deadline:
-                clock_t[0] = (time.perf_counter() - t0) / deadline
+                clock_t[0] = elapsed() / deadline
                 if distributed:  # rank 0's clock decides, so all ranks agree
                     dist.broadcast(clock_t, 0)
                 clock["frac"] = float(clock_t[0])
                 if clock["frac"] >= 1.0:
                     break
         run_steps = max(1, done)
+        epochs_here += 1
         if rank == 0:
             m = evaluate(model, arm, val, lt)
             row = {"epoch": epoch + 1, "lr": opt.param_groups[0]["lr"],
-                   "train_loss": run / run_steps, **m, "elapsed_s": time.perf_counter() - t0}
+                   "train_loss": run / run_steps, **m, "elapsed_s": elapsed()}
             rows.append(row)
             if m["score"] < best:
                 best, best_state, best_epoch, bad = (
@@ -240,31 +381,50 @@ def train(arm, cfg: TrainConfig, command: str = ""):
                 bad += 1
             if csv_file:
                 if writer is None:
-                    writer = csv.DictWriter(csv_file, fieldnames=list(row))
+                    writer = csv.DictWriter(csv_file, fieldnames=list(row),
+                                            extrasaction="ignore")
                     writer.writeheader()
                 writer.writerow(row)
                 csv_file.flush()
-            if bar:
-                bar.set_postfix(loss=f"{row['train_loss']:.2e}", mm=f"{m['pos_med_mm']:.2f}",
-                                deg=f"{m['rot_med_deg']:.2f}", best=best_epoch)
-                bar.update(1)
-            stop_t[0] = 1.0 if (bad >= cfg.patience or clock["frac"] >= 1.0) else 0.0
+            stop = bad >= cfg.patience or clock["frac"] >= 1.0
+            if bad >= cfg.patience:
+                stopped_by = "early stopping"
+            elif clock["frac"] >= 1.0:
+                stopped_by = "time limit"
+            checkpoint(epoch + 1, stop or epoch + 1 >= cfg.epochs)
+            if show:
+                now = elapsed()
+                per = (time.perf_counter() - loop_start) / epochs_here
+                left_train = per * (cfg.epochs - epoch - 1) if not stop else 0.0
+                if deadline:
+                    left_train = min(left_train, max(0.0, deadline - now))
+                left = left_train + cfg.finish_s
+                if limit_s:
+                    left = min(left, max(0.0, limit_s - now))
+                pos = m.get("pos_med_mm", m.get("po_pos_med_mm", float("nan")))
+                _say(f"epoch {epoch + 1}/{cfg.epochs}  loss {row['train_loss']:.3e}  "
+                     f"val {pos:.3f} mm {m.get('rot_med_deg', float('nan')):.3f} deg "
+                     f"(best epoch {best_epoch})  elapsed {fmt_duration(now)}  "
+                     f"ETA ~{fmt_duration(left)}"
+                     + (f" (limit {fmt_duration(limit_s)})" if limit_s else ""))
+            stop_t[0] = 1.0 if stop else 0.0
         if distributed:
             dist.broadcast(stop_t, 0)
         if stop_t[0] > 0:
             break
-    if bar:
-        bar.close()
     if csv_file:
         csv_file.close()
-    train_time = time.perf_counter() - t0
+    train_time = elapsed()
 
     summary = {"arm": arm.name, "arch": cfg.arch, "K": K, "hidden": list(model.hidden),
                "activation": model.activation,
                "params": sum(p.numel() for p in model.parameters()),
                "world_size": world, "epochs_run": epoch + 1, "best_epoch": best_epoch,
+               "stopped_by": stopped_by,
                "train_time_s": round(train_time, 1), "data_time_s": round(t_data, 1),
-               "samples": n, "config": {k: v for k, v in asdict(cfg).items() if k != "extra"}}
+               "samples": n, "resumed_from_epoch": first_epoch if resume else None,
+               "checkpoint": str(ckpt_path) if ckpt_path else None,
+               "config": {k: v for k, v in asdict(cfg).items() if k != "extra"}}
     if rank == 0:
         if best_state is not None:
             model.load_state_dict(best_state)
