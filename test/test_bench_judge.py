@@ -93,6 +93,8 @@ def test_single_queries_are_timed_in_interleaved_rounds():
             self.lat[a:b] = 1.0
 
     a, b = Fake("a", 10), Fake("b", 4)
-    methods.time_interleaved([a, b], rounds=2)
-    assert calls == [("a", 0, 5), ("b", 0, 2), ("a", 5, 10), ("b", 2, 4)]
+    methods.time_interleaved([a, b])
+    # target by target, the first method rotating; b's 4 targets end, a's go on
+    assert calls[:4] == [("a", 0, 1), ("b", 0, 1), ("b", 1, 2), ("a", 1, 2)]
+    assert calls[8:] == [("a", i, i + 1) for i in range(4, 10)]
     assert a.lat.all() and b.lat.all()  # every target timed exactly once per method

@@ -3,8 +3,8 @@
 A method is an ik_nn solver configuration (:data:`IK_NN_KWARGS`), the deck's plain MLP, or a
 peer (:mod:`ik_nn.bench.peers`); :data:`COMPARE` names and describes them all. On an arm every
 method gets the same FK-made targets and no seed. ik_nn solves the whole set in one batched call
-(its throughput); then the single queries of all methods are timed in interleaved rounds
-(:func:`time_interleaved`). Every answer is judged by :func:`ik_nn.bench.judge.judge`.
+(its throughput); then the single queries of all methods are timed interleaved target by
+target (:func:`time_interleaved`). Every answer is judged by :func:`ik_nn.bench.judge.judge`.
 
 The solver imports lazily (``ik-nn bench --help`` must stay cheap).
 """
@@ -46,7 +46,6 @@ IK_NN_KWARGS = {"nn_refine": {}, "nn_basin": dict(max_restarts=0, network_first=
                 "plain_alone": dict(refine=False), "plain_refine": {}}
 PEER_METHODS = tuple(m for m, (_, kind, _) in COMPARE.items() if kind == "peer")
 LABELS = {m: label for m, (label, _, _) in COMPARE.items()}
-ROUNDS = 5  # single-query timing is interleaved over the methods in this many rounds
 
 
 class MethodUnavailable(Exception):
@@ -160,16 +159,18 @@ class PeerRun:
         self.batch_seconds += time.perf_counter() - t0
 
 
-def time_interleaved(runs, rounds=ROUNDS):
-    """Time the single queries of every run, interleaved.
+def time_interleaved(runs):
+    """Time the single queries of every run, interleaved target by target.
 
-    Round r times the r-th slice of each run's targets, method after method, so a slow phase
-    of the machine hits every method alike instead of whichever was measured then.
+    Target i of every run (that has an i-th target), in an order that rotates with i: a slow
+    phase of the machine, or the cache a previous method left, hits every method alike
+    instead of whichever was measured then or always came first.
     """
-    for r in range(rounds):
-        for run in runs:
-            m = run.lat.size
-            run.time_range(r * m // rounds, (r + 1) * m // rounds)
+    for i in range(max(run.lat.size for run in runs)):
+        k = i % len(runs)
+        for run in runs[k:] + runs[:k]:
+            if i < run.lat.size:
+                run.time_range(i, i + 1)
 
 
 def judged_row(arm, run, of):
