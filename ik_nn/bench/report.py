@@ -139,7 +139,8 @@ def any_arm_goals(results):
     Without a network (``refine_restarts``): success ≥ SUCCESS_GOAL inside the limits, no
     false success, p99 no worse than ``rtb_ik_LM``'s. With a network (``nn_refine``, an arm
     with a bundled or ``--model`` network): success ≥ SUCCESS_GOAL, basin ≥ BASIN_GOAL, p50 and
-    p99 no worse than without the network.
+    p99 no worse than without the network (within :data:`SAME_SPEED`, the noise between
+    identical configurations).
     """
     out = []
     for arm, res in results.items():
@@ -167,8 +168,8 @@ def any_arm_goals(results):
                 check(basin["success_1e-6"] >= BASIN_GOAL,
                       f"basin {percent(basin['success_1e-6'])} (≥ {percent(BASIN_GOAL)})")
             if plain is not None:
-                check(ours["latency_p50_us"] <= plain["latency_p50_us"]
-                      and ours["latency_p99_us"] <= plain["latency_p99_us"],
+                check(ours["latency_p50_us"] <= SAME_SPEED * plain["latency_p50_us"]
+                      and ours["latency_p99_us"] <= SAME_SPEED * plain["latency_p99_us"],
                       f"pays for itself: p50/p99 {ours['latency_p50_us']:,.0f} / "
                       f"{ours['latency_p99_us']:,.0f} µs vs {plain['latency_p50_us']:,.0f} / "
                       f"{plain['latency_p99_us']:,.0f} without it")
@@ -183,6 +184,10 @@ def any_arm_goals(results):
 NETWORK_GOALS = {"rrr": (0.5e-3, np.radians(0.5)), "rrrrrr": (2e-3, np.radians(2.0)),
                  "ur5": (10e-3, np.radians(3.0))}
 SUCCESS_GOAL, BASIN_GOAL = 0.9999, 0.999
+# "no worse" between two ik_nn configurations: two identical solvers alternated target by
+# target on this 2-core machine differed by 4-5 % at p50 (ur5 14.0 vs 13.3 µs, rrrrrr 12.1
+# vs 11.5), so a network "pays for itself" when its p50 and p99 are within 5 % or better
+SAME_SPEED = 1.05
 LATENCY_GOAL_US = (100.0, 300.0)  # p50, p99
 THROUGHPUT_GOAL = 50_000.0  # solves/s
 
@@ -264,7 +269,8 @@ def section(report, assets="docs/bench"):
         against_peers(report["results"]),
         "",
         "Any-arm goals (no network: ≥ 99.99 %, no false success, p99 ≤ ik_LM's; with a network: "
-        "≥ 99.99 %, basin ≥ 99.9 %, p50 and p99 ≤ the no-network solver's):",
+        "≥ 99.99 %, basin ≥ 99.9 %, p50 and p99 ≤ the no-network solver's, within the 5 % two "
+        "identical solvers differ by here):",
         "",
         any_arm_goals(report["results"]),
         "",
