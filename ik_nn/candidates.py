@@ -26,6 +26,12 @@ For each target (compiled: ``kernels/candidates.c``):
 5. with a seed, periodic joints (range ≥ 2π) are moved by whole turns to the representative
    inside the limits nearest the seed (FK unchanged; errors recomputed, success re-judged).
 
+Attempts from the seed run until they converge, the damping blows up or the iteration cap;
+every other start (mid-limits, hypotheses, restarts) also stops when it *creeps* (its cost
+fell by less than 30 % over its last 8 Jacobians: a local minimum's valley, not a basin), so a
+failing start costs about half the iterations and the next start runs sooner
+(``kernels/lm.c``).
+
 With a seed, the answer's largest joint change from it is reported (``jump``); with
 ``max_jump`` set, an answer moving further is not a success. Each LM attempt holds a joint
 that sits at a limit while its step points out of range (:mod:`ik_nn.lm`), so a seed near a

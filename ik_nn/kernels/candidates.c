@@ -58,15 +58,18 @@ double iknn_joint_distance(const IknnChain *c, const double *a, const double *b)
 
 /* One LM attempt from `start` (clipped into the limits); keeps it in ans by the rules above.
  * Returns whether it converged. */
+/* One LM attempt from start, kept or not by the rules above. Attempts from the seed are
+ * patient (run to convergence, a lambda blow-up or the cap: the seed's branch is the one to
+ * keep); the other starts are impatient (they also stop when they creep: lm.c). */
 static int attempt(const IknnChain *c, const IknnSettings *s, const IknnPose *target,
-                   const double *start, const double *seed, IknnAnswer *ans)
+                   const double *start, const double *seed, int patient, IknnAnswer *ans)
 {
     const int dof = c->dof[0];
     double q[IKNN_MAX_DOF];
     IknnOutcome o;
     for (int i = 0; i < dof; i++)
         q[i] = fmin(fmax(start[i], c->lower[i]), c->upper[i]);
-    iknn_lm(c, s, target, q, &o);
+    iknn_lm(c, s, target, q, patient, &o);
     ans->iterations += o.iterations;
     int take;
     if (o.success && ans->success && seed)
@@ -195,7 +198,7 @@ static void attempt_mid(const IknnChain *c, const IknnSettings *s, const IknnPos
     double mid[IKNN_MAX_DOF];
     for (int i = 0; i < c->dof[0]; i++)
         mid[i] = 0.5 * (c->lower[i] + c->upper[i]);
-    attempt(c, s, target, mid, NULL, ans);
+    attempt(c, s, target, mid, NULL, 0, ans);
 }
 
 /* Whether the target position lies farther than the reach (+ pos_tol) from F_0's origin:
@@ -232,7 +235,7 @@ void iknn_solve_target(const IknnChain *c, const IknnSettings *s, const double *
         ans->jump = NAN;
         for (int i = 0; i < dof; i++)
             ans->q[i] = NAN;
-        if (seed && attempt(c, s, &target, seed, seed, ans))
+        if (seed && attempt(c, s, &target, seed, seed, 1, ans))
             done = iknn_joint_distance(c, ans->q, seed) <= s->continuity_tol[0];
         for (int retry = 0; seed && !ans->success && retry < 2; retry++) {
             /* an attempt can stall on a limit while the solution next to it lies just inside:
@@ -248,7 +251,7 @@ void iknn_solve_target(const IknnChain *c, const IknnSettings *s, const double *
             }
             if (!moved)
                 break;
-            if (attempt(c, s, &target, inner, seed, ans))
+            if (attempt(c, s, &target, inner, seed, 1, ans))
                 done = iknn_joint_distance(c, ans->q, seed) <= s->continuity_tol[0];
         }
         if (stage == IKNN_FIRST_ONLY) {
@@ -269,7 +272,7 @@ void iknn_solve_target(const IknnChain *c, const IknnSettings *s, const double *
             if (ans->success && (!seed || iknn_joint_distance(c, h, seed) >=
                                               iknn_joint_distance(c, ans->q, seed)))
                 continue;
-            attempt(c, s, &target, h, seed, ans);
+            attempt(c, s, &target, h, seed, 0, ans);
             if (ans->success && !seed)
                 break;
         }
@@ -297,7 +300,7 @@ void iknn_solve_target(const IknnChain *c, const IknnSettings *s, const double *
                 const double u = fmod(u0[i] + (r + 1) * alpha[i], 1.0);
                 start[i] = c->lower[i] + u * (c->upper[i] - c->lower[i]);
             }
-            attempt(c, s, &target, start, seed, ans);
+            attempt(c, s, &target, start, seed, 0, ans);
         }
     }
     finish(c, s, &target, seed, ans);

@@ -29,9 +29,10 @@ double iknn_rotation_log(const double *Rt, const double *R, double *w);
 /* Copy of a (4, 4) row-major pose into an IknnPose. */
 void iknn_pose_from(const double *T, IknnPose *pose);
 
-/* lm.c: refine q (dof,) in place towards the target; one start, no policy. */
+/* lm.c: refine q (dof,) in place towards the target; one start, no policy. An impatient
+ * attempt (patient 0) also stops when it creeps (see lm.c). */
 void iknn_lm(const IknnChain *c, const IknnSettings *s, const IknnPose *target, double *q,
-             IknnOutcome *out);
+             int patient, IknnOutcome *out);
 /* The task error the LM minimises, for a pose reached: returns the cost 1/2 |e|^2. */
 double iknn_residual(const IknnChain *c, int position_only, const IknnPose *target,
                      const IknnPose *reached, double *e, double *pos_err, double *rot_err);

@@ -11,8 +11,9 @@
  * it grows (x2, x4, x8, ...) and the step is solved again from the same Jacobian. Damped
  * steps are minimum-norm, so motion along the Jacobian's null space stays at the start. An
  * attempt ends on success (both errors within tolerance), when lambda exceeds LAMBDA_MAX (a
- * local minimum, a limit, an unreachable target) or at the iteration cap (one iteration = one
- * linear solve and one forward kinematics).
+ * local minimum, a limit, an unreachable target), at the iteration cap (one iteration = one
+ * linear solve and one forward kinematics), or, for an impatient attempt, when it creeps
+ * (STALL_WINDOW below).
  */
 #include <math.h>
 #include <string.h>
@@ -22,6 +23,14 @@
 #define LAMBDA_START 1e-3
 #define LAMBDA_MIN 1e-9
 #define LAMBDA_MAX 1e7
+/* An impatient attempt whose cost fell by less than a factor STALL_RATIO over the last
+ * STALL_WINDOW Jacobians is creeping along a local minimum's valley, not converging in a
+ * basin (where LM's cost falls quadratically): it stops, and the policy's next start runs. On
+ * four development arms (Panda, UR5e, UR5, rrrrrr; 20,000 FK-made targets each, no network)
+ * this cut the p99 of LM iterations per target from 319-403 to 194-243 with no target left
+ * unsolved within the default 100 restarts (window 8 and ratio 0.7 beat 10/0.5 and 12/0.3). */
+#define STALL_WINDOW 8
+#define STALL_RATIO 0.7
 
 double iknn_residual(const IknnChain *c, int position_only, const IknnPose *target,
                      const IknnPose *reached, double *e, double *pos_err, double *rot_err)
@@ -116,7 +125,7 @@ static int damped_step(const double *JtJ, const double *g, double lam, const dou
 }
 
 void iknn_lm(const IknnChain *c, const IknnSettings *s, const IknnPose *target, double *q,
-             IknnOutcome *out)
+             int patient, IknnOutcome *out)
 {
     enum { D = IKNN_MAX_DOF };
     const int dof = c->dof[0], po = s->position_only[0], m = po ? 3 : 6;
@@ -135,7 +144,9 @@ void iknn_lm(const IknnChain *c, const IknnSettings *s, const IknnPose *target, 
     double cost = iknn_residual(c, po, target, pose, e, &pos_err, &rot_err);
     double lam = LAMBDA_START, nu = 2.0;
     int64_t it = 0;
-    for (;;) {
+    double window[STALL_WINDOW]; /* cost at each of the last Jacobians */
+    int64_t k = 0;                   /* Jacobians evaluated */
+    for (;; k++) {
         if (pos_err <= pos_tol && rot_err <= rot_tol) {
             out->success = 1;
             break;
@@ -144,6 +155,11 @@ void iknn_lm(const IknnChain *c, const IknnSettings *s, const IknnPose *target, 
             out->success = 0;
             break;
         }
+        if (!patient && k >= STALL_WINDOW && cost > STALL_RATIO * window[k % STALL_WINDOW]) {
+            out->success = 0; /* creeping: a local minimum's valley, not a basin */
+            break;
+        }
+        window[k % STALL_WINDOW] = cost;
         iknn_jacobian(c, pose->p, axes, orig, J);
         for (int k = 0; k < 3 * dof; k++)
             J[k] *= w;

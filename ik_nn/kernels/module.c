@@ -398,7 +398,7 @@ static PyObject *py_lm(PyObject *self, PyObject *args, PyObject *kw)
     IknnOutcome o;
     iknn_pose_from(T, &target);
     Py_BEGIN_ALLOW_THREADS
-    iknn_lm(c, s, &target, q, &o);
+    iknn_lm(c, s, &target, q, 1, &o); /* plain LM: patient */
     Py_END_ALLOW_THREADS
     release(&bs);
     return Py_BuildValue("(Odddl)", o.success ? Py_True : Py_False, o.pos_err, o.rot_err,
