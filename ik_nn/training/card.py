@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..bench.report import SAME_SPEED
+
 CARD_SEED_OFFSET = 2_000_029   # targets from seed + this: neither training nor validation
 
 
@@ -105,6 +107,10 @@ def make_card(arm, onnx_path, targets: int = 2000, latency_targets: int = 1000,
             "ratio_p99": _pct(t_plain, 99) / max(_pct(t_nn, 99), 1e-12),
             "nn_success": float(ok_nn.mean()), "no_network_success": float(ok_plain.mean()),
         }
+        lat = card["latency"]
+        # within SAME_SPEED (the noise between identical solvers) or better, at p50 and p99
+        lat["pays_for_itself"] = bool(lat["ratio_p50"] * SAME_SPEED >= 1.0
+                                      and lat["ratio_p99"] * SAME_SPEED >= 1.0)
     card["machine"] = {
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
@@ -137,6 +143,14 @@ def format_card(card: dict) -> str:
             f"{lat['no_network_p50_us']:.0f} us / p99 {lat['no_network_p99_us']:.0f} us "
             f"({lat['no_network_success'] * 100:.1f} % ok); ratio {lat['ratio_p50']:.2f}x "
             f"p50, {lat['ratio_p99']:.2f}x p99 ({lat['queries']} interleaved queries)")
+        if "pays_for_itself" in lat:
+            lines.append(
+                "  verdict:        the network pays for itself on this arm (p50 and p99 within "
+                f"{SAME_SPEED - 1:.0%} of the no-network solver's, or better)"
+                if lat["pays_for_itself"] else
+                "  verdict:        the network does NOT pay for itself on this arm: without it "
+                "the solver is as fast or faster (model=None / model:=none); a network helps "
+                "where the mid-limits start often fails")
     mach = card["machine"]
     lines.append(f"  machine:        load average {mach['loadavg_before'][0]:.2f} before, "
                  f"{mach['loadavg_after'][0]:.2f} after ({mach['cpus']} cpus); card took "
