@@ -265,6 +265,11 @@ class IKSolver:
         # the first start (the seed, else the middle of the limits) alone first: where it
         # converges (on the seed's branch), no network call is needed, so the network costs
         # nothing on easy targets and serves the hard ones
+        if T.shape[0] == 1:   # one target: the count of those needing more says it all
+            if candidates.solve(self.chain, settings, T, None, seeds, result, stage=_FIRST_ONLY):
+                candidates.solve(self.chain, settings, T, self._propose(T, seeds, po), seeds,
+                                 result, stage=_RESUME)
+            return
         need = np.empty(T.shape[0], dtype=np.bool_)
         if not candidates.solve(self.chain, settings, T, None, seeds, result, stage=_FIRST_ONLY,
                                 need=need):

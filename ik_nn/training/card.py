@@ -148,9 +148,10 @@ def format_card(card: dict) -> str:
                 "  verdict:        the network pays for itself on this arm (p50 and p99 within "
                 f"{SAME_SPEED - 1:.0%} of the no-network solver's, or better)"
                 if lat["pays_for_itself"] else
-                "  verdict:        the network does NOT pay for itself on this arm: without it "
-                "the solver is as fast or faster (model=None / model:=none); a network helps "
-                "where the mid-limits start often fails")
+                "  verdict:        the network does NOT pay for itself on this arm at "
+                + " and ".join(q for q in ("p50", "p99") if lat[f"ratio_{q}"] * SAME_SPEED < 1)
+                + f" (more than {SAME_SPEED - 1:.0%} slower than without it): weigh it against "
+                "model=None; a network helps where the mid-limits start often fails")
     mach = card["machine"]
     lines.append(f"  machine:        load average {mach['loadavg_before'][0]:.2f} before, "
                  f"{mach['loadavg_after'][0]:.2f} after ({mach['cpus']} cpus); card took "
