@@ -90,9 +90,11 @@ def table(results):
                 f"{si(r['rot_err_median'], 'rad')} / {si(r['rot_err_p99'], 'rad')} | "
                 f"{r['latency_p50_us']:,.0f} / {r['latency_p99_us']:,.0f} µs | "
                 f"{rate(r['batch_solves_per_s'])} /s | {vs_peer} |")
+        by_note = {}   # methods that did not run for the same reason share one row
         for method, note in res["notes"].items():
-            lines.append(f"| {arm} | {LABELS.get(method, method)} | — | {note} "
-                         "| | | | | | |")
+            by_note.setdefault(note, []).append(LABELS.get(method, method))
+        for note, labels in by_note.items():
+            lines.append(f"| {arm} | {'; '.join(labels)} | — | {note} | | | | | | |")
     return "\n".join(lines)
 
 
