@@ -469,9 +469,8 @@ def run_case(path, case, duration, tag="") -> dict:
         client = node.create_client(GetParameters, f"{ns}/ik_node/get_parameters")
         _spin_until(executor, procs, client.service_is_ready, DISCOVERY_TIMEOUT,
                     "ik_node's parameter service")
-        answer = client.call_async(GetParameters.Request(names=["arm"]))
-        _spin_until(executor, procs, answer.done, DISCOVERY_TIMEOUT,
-                    "an answer from ik_node's parameter service")
+        _call_until_answered(executor, procs, client, GetParameters.Request(names=["arm"]),
+                             "an answer from ik_node's parameter service")
         if case.feedback:   # sim_arm publishing for 0.5 s more (100 Hz): ik_node has them too
             seen = len(ee)
             _spin_until(executor, procs, lambda: len(ee) >= seen + 50, DISCOVERY_TIMEOUT,
@@ -522,6 +521,29 @@ def run_case(path, case, duration, tag="") -> dict:
         "ee_p": np.array([e[1:] for e in ee], dtype=float).reshape(-1, 3),
         "exit_codes": codes, "failed_output": tails,
     }
+
+
+def _call_until_answered(executor, procs, client, request, what, every=2.0):
+    """Call a service until it answers, sending the request again every ``every`` s.
+
+    A service can be "ready" (its request reader matched) before its response writer has
+    matched this client's reader: the first answer is then lost (seen once in 96 cases with
+    Fast DDS: no answer in 120 s). The request must be safe to repeat.
+    """
+    deadline = time.monotonic() + DISCOVERY_TIMEOUT
+    while True:
+        answer = client.call_async(request)
+        try:
+            _spin_until(executor, procs, answer.done,
+                        min(every, max(deadline - time.monotonic(), 0.1)), what)
+            return answer.result()
+        except RuntimeError:
+            client.remove_pending_request(answer)
+            if any(p.proc.poll() is not None for p in procs):
+                raise   # a node died: say so now
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"timed out after {DISCOVERY_TIMEOUT:.0f} s waiting for "
+                                   f"{what}") from None
 
 
 def _spin_until(executor, procs, predicate, timeout, what):
