@@ -81,22 +81,12 @@ def make_card(arm, onnx_path, targets: int = 2000, latency_targets: int = 1000,
         clock = time.perf_counter
         for i in range(m):
             # alternate which solver goes first, so that neither always runs on a warm cache
-            Ti = T[i]
-            if i % 2 == 0:
+            pair = ((solver, t_nn, ok_nn), (plain, t_plain, ok_plain))
+            for s, times, ok in (pair if i % 2 == 0 else pair[::-1]):
                 a = clock()
-                x = solver.solve(Ti)
-                b = clock()
-                y = plain.solve(Ti)
-                c = clock()
-                t_nn[i], t_plain[i] = b - a, c - b
-            else:
-                a = clock()
-                y = plain.solve(Ti)
-                b = clock()
-                x = solver.solve(Ti)
-                c = clock()
-                t_plain[i], t_nn[i] = b - a, c - b
-            ok_nn[i], ok_plain[i] = bool(x.success[0]), bool(y.success[0])
+                r = s.solve(T[i])
+                times[i] = clock() - a
+                ok[i] = bool(r.success[0])
         us = 1e6
         card["latency"] = {
             "queries": m, "interleaved": True,

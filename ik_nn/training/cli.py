@@ -373,15 +373,10 @@ def run(args) -> int:
 
 
 def _train(args, started) -> int:
-    from .train import TrainConfig, config_from_dict, dist_info, load_checkpoint, train
+    from .train import TrainConfig, config_from_dict, dist_info, train
 
     rank, world = dist_info()
-    ckpt = None
-    if args.resume:
-        try:
-            ckpt = load_checkpoint(args.resume)
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise TrainError(str(exc)) from exc
+    ckpt = _checkpoint(args.resume) if args.resume else None
     source = _arm_source(args, ckpt)
     arm = _load_arm(source, ckpt)
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -444,13 +439,20 @@ def _train(args, started) -> int:
     return code
 
 
-def _export_only(args, started) -> int:
-    from .train import load_checkpoint, model_from_checkpoint
+def _checkpoint(path) -> dict:
+    """A checkpoint written by training (TrainError with the reason if it cannot be read)."""
+    from .train import load_checkpoint
 
     try:
-        ckpt = load_checkpoint(args.export_only)
+        return load_checkpoint(path)
     except (OSError, ValueError, RuntimeError) as exc:
         raise TrainError(str(exc)) from exc
+
+
+def _export_only(args, started) -> int:
+    from .train import model_from_checkpoint
+
+    ckpt = _checkpoint(args.export_only)
     source = _arm_source(args, ckpt)
     arm = _load_arm(source, ckpt)
     model, cfg = model_from_checkpoint(ckpt, arm)
