@@ -362,3 +362,27 @@ def test_an_arm_without_a_bundled_network_says_so(caplog):
     with caplog.at_level("WARNING", logger="ik_nn"):
         IKSolver(REPO_ARMS / "panda_dh.yaml", model=None)   # said explicitly: no warning
     assert caplog.text == ""
+
+
+@pytest.mark.parametrize("name", ["ur5", "rrrrrr"])
+def test_network_runs_only_where_the_mid_limits_attempt_fails(name):
+    """Without a seed, the network runs only where the mid-limits attempt fails.
+
+    Where one attempt from mid-limits solves a target, the answer is that attempt's (the
+    network costs nothing there); elsewhere the network's hypotheses come in.
+    """
+    arm = ik_nn.load_arm(name)
+    _, T, _ = fk_targets(arm, 400, 23)
+    mid = IKSolver(arm, model=None, max_restarts=0).solve(T)
+    net = IKSolver(arm).solve(T)
+    easy = mid.success
+    assert 0.3 < easy.mean() < 1.0   # both kinds of targets are in the set
+    np.testing.assert_array_equal(net.q[easy], mid.q[easy])
+    np.testing.assert_array_equal(net.iterations[easy], mid.iterations[easy])
+    assert net.success.all()
+    # network_first: the hypotheses first, so the easy targets' answers come from them
+    first = IKSolver(arm, network_first=True).solve(T)
+    assert first.success.all() and (first.q[easy] != mid.q[easy]).any()
+    # one target at a time gives the same answers as the batch
+    for k in range(0, 400, 37):
+        np.testing.assert_array_equal(IKSolver(arm).solve(T[k]).q[0], net.q[k])
