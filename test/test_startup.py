@@ -144,3 +144,32 @@ def test_sigterm_during_start_up_ends_cleanly(bench, installs):
     """SIGTERM while the solver loads ends the node like SIGINT does."""
     inst, _ = installs("prefix")
     ends_cleanly(bench.signal_run(inst, signal.SIGTERM, "solver"))
+
+
+def test_an_interrupt_that_comes_back_as_another_exception_is_still_an_interrupt(tmp_path):
+    """SIGINT inside a C extension's initialisation surfaces as its ImportError.
+
+    (onnxruntime: "initialization failed"; seen once in CI as a traceback.) The node's build
+    sees an ImportError here after its SIGINT: it must still end as interrupted (130, one log
+    line), not with a traceback.
+    """
+    import subprocess
+    import sys
+
+    script = (
+        "import os, signal, sys\n"
+        "from ik_nn.ros.common import run\n"
+        "def factory():\n"
+        "    try:\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        signal.pause()\n"
+        "    except KeyboardInterrupt as exc:\n"
+        "        raise ImportError('initialization failed') from exc\n"
+        "sys.exit(run(factory, 'probe'))\n")
+    env = dict(os.environ, ROS_DOMAIN_ID=str(DOMAIN_ID),
+               ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, env=env, cwd=tmp_path)
+    assert proc.returncode == EXIT_INTERRUPTED, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "interrupted while starting" in proc.stdout + proc.stderr

@@ -150,7 +150,19 @@ def init_ros(args=None) -> StopFlag:
     return StopFlag()
 
 
+class _Interrupted:
+    """Whether a signal interrupted the node's build.
+
+    The KeyboardInterrupt raised for it may come back as another exception (a C extension
+    interrupted while it initialises raises ImportError "initialization failed"), so the
+    flag, not the exception's type, says what happened.
+    """
+
+    flag = False
+
+
 def _interrupt(signum, frame):
+    _Interrupted.flag = True
     raise KeyboardInterrupt
 
 
@@ -180,6 +192,7 @@ def run(node_factory, name: str, args=None) -> int:
     from rclpy.executors import ExternalShutdownException
     from rclpy.signals import SignalHandlerOptions
 
+    _Interrupted.flag = False
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     node, stop, code = None, None, 0
     try:
@@ -187,8 +200,14 @@ def run(node_factory, name: str, args=None) -> int:
         try:
             node = node_factory()
         except startup_errors() as exc:
+            if _Interrupted.flag:
+                raise KeyboardInterrupt from exc
             rclpy.logging.get_logger(name).fatal(f"cannot start: {exc}")  # console: stderr
             return EXIT_CONFIG_ERROR
+        except Exception as exc:
+            if _Interrupted.flag:   # the interrupt, come back as another exception
+                raise KeyboardInterrupt from exc
+            raise
         stop = StopFlag()
         spin(node, stop=stop)
     except KeyboardInterrupt:

@@ -5,6 +5,7 @@ numpy, the kernels, rclpy and the messages load ends the process at once with ex
 and no traceback. From then on :func:`ik_nn.ros.common.run` takes over (interrupted start-up:
 130; running: an orderly shutdown, 0). Also runnable as ``python -m ik_nn.ros.entry NODE``.
 """
+import os
 import signal
 import sys
 
@@ -12,7 +13,14 @@ NODES = ("ik_node", "sim_arm", "target_publisher")
 
 
 def _quit(signum, frame):
-    raise SystemExit(130)
+    # not an exception: raised inside a C extension's initialisation (rclpy's), it comes back
+    # as that library's ImportError with a traceback; nothing is running yet to shut down
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(130)
 
 
 def _main(name: str) -> int:
