@@ -21,14 +21,13 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
 from .results import percentile
-from .targets import stream_targets
+from .targets import publish_paced, stream_targets
 
 TARGET_P50_MS, TARGET_P99_MS = 1.0, 5.0
 
@@ -183,31 +182,16 @@ def measure(arm="ur5", model="bundled", rate=1000.0, duration=60.0, warmup=2.0,
         msgs = [rc.pose_stamped(T, "base_link", rc.ns_to_stamp(base_ns + i))
                 for i, T in enumerate(poses)]
         mem = {}
-        done = threading.Event()
 
-        def publisher():
-            period = 1e9 / rate
-            t0 = time.perf_counter_ns()
-            for i, m in enumerate(msgs):
-                due = t0 + int(i * period)
-                wait = (due - time.perf_counter_ns()) * 1e-9
-                if wait > 0:
-                    time.sleep(wait)
-                if i == n_warm:
-                    mem["start"] = rss_mib(node_proc.pid)
-                sent[i] = time.perf_counter_ns()
-                pub.publish(m)
-            done.set()
+        def before(i):   # the node's memory once the warm-up is over
+            if i == n_warm:
+                mem["start"] = rss_mib(node_proc.pid)
 
-        th = threading.Thread(target=publisher, daemon=True)
-        th.start()
-        while not done.is_set():
-            executor.spin_once(timeout_sec=0.01)
+        publish_paced(executor, pub, msgs, rate, sent, before)
         end = time.monotonic() + 2.0   # stragglers
         while time.monotonic() < end and not got_status[n - 1]:
             executor.spin_once(timeout_sec=0.01)
         mem["end"] = rss_mib(node_proc.pid)
-        th.join()
         m = slice(n_warm, n)
         answered = got_status[m] | (got_cmd[m] > 0)
         lat = (got_cmd[m][got_cmd[m] > 0] - sent[m][got_cmd[m] > 0]) * 1e-6

@@ -6,6 +6,9 @@ uses small integers).
 """
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 
 BENCH_SEED = 20261124  # unseen by training (training seeds are small integers)
@@ -46,3 +49,33 @@ def stream_targets(arm, n, kind, rate, rng):
     t = np.arange(n) / rate
     q = np.array([joint_curve(arm, ti, period, 0.4, phase) for ti in t])
     return arm.fk(q)
+
+
+def publish_paced(executor, pub, msgs, rate, sent, before=None):
+    """Publish ``msgs`` at ``rate`` Hz from a thread while ``executor`` spins here.
+
+    Message i goes out at ``i / rate`` s after the first (never early; late ones catch up at
+    once); ``sent[i]`` gets its ``time.perf_counter_ns()``. ``before(i)``, if given, runs just
+    before message i is published. Returns when the last one is out.
+    """
+    done = threading.Event()
+
+    def publisher():
+        period = 1e9 / rate
+        t0 = time.perf_counter_ns()
+        for i, m in enumerate(msgs):
+            wait = (t0 + int(i * period) - time.perf_counter_ns()) * 1e-9
+            if wait > 0:
+                time.sleep(wait)
+            if before is not None:
+                before(i)
+            sent[i] = time.perf_counter_ns()
+            pub.publish(m)
+        done.set()
+
+    th = threading.Thread(target=publisher, daemon=True)
+    th.start()
+    while not done.is_set():
+        executor.spin_once(timeout_sec=0.01)
+    th.join()
+

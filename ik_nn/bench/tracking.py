@@ -43,7 +43,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zlib
 from dataclasses import dataclass
@@ -55,6 +54,7 @@ from ..arm import BUNDLED_ARMS, load_arm
 from .machine import loadavg, machine
 from .report import markers, replace_section
 from .results import percentile
+from .targets import publish_paced
 
 KINDS = ("circle", "line", "figure_eight", "joint_curve")
 LABELS = {"circle": "circle", "line": "line through a near-singular wrist",
@@ -477,24 +477,7 @@ def run_case(path, case, duration, tag="") -> dict:
                         "50 ee_pose messages")
         msgs = [rc.pose_stamped(T, "base_link", rc.ns_to_stamp(base_ns + i))
                 for i, T in enumerate(poses)]
-        done = threading.Event()
-
-        def publisher():
-            period = 1e9 / case.rate
-            t0 = clock()
-            for i, m in enumerate(msgs):
-                wait = (t0 + int(i * period) - clock()) * 1e-9
-                if wait > 0:
-                    time.sleep(wait)
-                sent[i] = clock()
-                pub.publish(m)
-            done.set()
-
-        th = threading.Thread(target=publisher, daemon=True)
-        th.start()
-        while not done.is_set():
-            executor.spin_once(timeout_sec=0.01)
-        th.join()
+        publish_paced(executor, pub, msgs, case.rate, sent)
         end = time.monotonic() + STRAGGLERS
         while count[0] < n and time.monotonic() < end:
             executor.spin_once(timeout_sec=0.01)
