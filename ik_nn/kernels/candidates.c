@@ -201,6 +201,14 @@ static void attempt_mid(const IknnChain *c, const IknnSettings *s, const IknnPos
     attempt(c, s, target, mid, NULL, 0, ans);
 }
 
+/* PHI[d]: the root of x^(d+1) = x + 1 (the golden ratio for d = 1), whose powers 1/PHI^(i+1)
+ * step a d-dimensional Kronecker sequence (Roberts' R_d); index 0 unused. */
+static const double PHI[IKNN_MAX_DOF + 1] = {
+    0.0, 1.6180339887498949, 1.3247179572447461, 1.2207440846057596, 1.1673039782614187,
+    1.1347241384015194, 1.1127756842787055, 1.0969815577985598, 1.0850702454914509,
+    1.0757660660868371, 1.0682971889208412, 1.0621691678642551, 1.0570505752212285,
+    1.0527109201475582, 1.0489849347570344, 1.0457510241563417, 1.0429177323017866};
+
 /* Whether the target position lies farther than the reach (+ pos_tol) from F_0's origin:
  * the reach bounds every configuration's tool distance from there, so no start can solve it. */
 static int beyond_reach(const IknnChain *c, const IknnSettings *s, const IknnPose *target)
@@ -286,9 +294,7 @@ void iknn_solve_target(const IknnChain *c, const IknnSettings *s, const double *
         /* a low-discrepancy (Kronecker, golden-ratio generalised) sequence from a random
          * offset: the starts cover the joint box evenly instead of clumping */
         double start[IKNN_MAX_DOF], u0[IKNN_MAX_DOF], alpha[IKNN_MAX_DOF];
-        double phi = 2.0;
-        for (int k = 0; k < 30; k++)
-            phi = pow(1.0 + phi, 1.0 / (dof + 1));
+        const double phi = PHI[dof];
         for (int i = 0; i < dof; i++) {
             alpha[i] = fmod(pow(1.0 / phi, i + 1), 1.0);
             u0[i] = (double)(next_random(&state) >> 11) * 0x1.0p-53;
