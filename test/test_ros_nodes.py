@@ -517,3 +517,18 @@ def test_ik_nn_up_sets_localhost_discovery_and_a_domain_only_when_unset(monkeypa
     monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "OFF")
     assert ros_environment() == {}
     assert os.environ["ROS_DOMAIN_ID"] == "7"
+
+
+def test_ik_nn_up_live_line_says_the_arm_is_approaching_instead_of_a_bare_zero():
+    from ik_nn.ros.bringup import ArmStats
+
+    st = ArmStats("ur5", "/ur5")
+    st.window = [50, 50, 0, 50]          # a second of approach steps: nothing solved yet
+    line = st.line(1.0)
+    assert "solved   0.0 % (approaching 100.0 %)" in line and "nan" not in line
+    st.pos_err, st.latency_ms = [2e-7] * 20, [0.4] * 20
+    st.window = [50, 50, 20, 30]
+    line = st.line(1.0)
+    assert "solved  40.0 % (approaching  60.0 %)" in line
+    assert "2.0e-07 m" in line and "0.40 ms" in line
+    assert "approaching" not in st.line(1.0) and "nan" not in st.line(1.0)  # an empty second

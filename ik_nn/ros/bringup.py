@@ -77,16 +77,21 @@ class ArmStats:
         self.last_q = None         # joints of the last joint_command
         self.jumps = []            # max |joint change| between consecutive commands (rad)
         self.last_target = {}     # stamp ns -> (4, 4)
-        self.window = [0, 0, 0]   # targets, statuses, solved since the last live line
+        self.window = [0, 0, 0, 0]  # targets, statuses, solved, approach since the last line
 
     def line(self, dt):
-        t, s, ok = self.window
-        self.window = [0, 0, 0]
-        recent = self.pos_err[-max(ok, 1):] if ok else []
-        lat = self.latency_ms[-max(ok, 1):] if ok else []
-        solved = 100.0 * ok / s if s else float("nan")
-        return (f"{self.ns}: {t / dt:5.1f} targets/s, solved {solved:5.1f} %, "
-                f"median pos err {_pct(recent, 50):.1e} m, latency {_pct(lat, 50):.2f} ms")
+        t, s, ok, ap = self.window
+        self.window = [0, 0, 0, 0]
+        recent = self.pos_err[-ok:] if ok else []
+        lat = self.latency_ms[-ok:] if ok else []
+        solved = f"{100.0 * ok / s:5.1f} %" if s else "    — "
+        # approach steps: the target is reachable but further than the velocity limits allow
+        # in one period, so the arm is commanded towards it (docs/ros.md, status codes)
+        moving = f" (approaching {100.0 * ap / s:5.1f} %)" if ap else ""
+        err = f"{_pct(recent, 50):.1e} m" if ok else "   —   "
+        lat = f"{_pct(lat, 50):.2f} ms" if ok else "  —  "
+        return (f"{self.ns}: {t / dt:5.1f} targets/s, solved {solved}{moving}, "
+                f"median pos err {err}, latency {lat}")
 
     def summary(self):
         n = len(self.levels)
@@ -155,6 +160,8 @@ def _monitor(rclpy_node_cls, stats_by_ns):
                 st.window[1] += 1
                 if kv.get("code") != "superseded":
                     st.solve_ms.append(float(kv.get("solve_time_ms", "nan")))
+                if kv.get("code") == "approach":
+                    st.window[3] += 1
                 if level == 0:
                     st.window[2] += 1
                     st.pos_err.append(float(kv["pos_err"]))
