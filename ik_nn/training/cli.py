@@ -52,7 +52,6 @@ PRESETS = {
 # A seconds-long configuration for tests and smoke runs.
 TINY = dict(K=2, hidden=(32, 32), samples=4000, epochs=3, batch=256, lr=3e-3, patience=100,
             val_samples=256)
-CARD_TARGETS, CARD_LATENCY = 2000, 1000
 CARD_RESERVE_S = 15.0   # seconds kept for the card within the time limit (measured: < 2 s)
 INSTALL = "pip install .[train]"
 # module → (why the run needs it, pip requirement)
@@ -91,6 +90,7 @@ def _hidden(text):
 
 def add_arguments(p):
     from ..arm import ARM_HELP
+    from .card import CARD_LATENCY, CARD_TARGETS
     from .dataset import DEFAULT_REDUNDANCY, REDUNDANCY
 
     d = f"(default: {DERIVED})"
