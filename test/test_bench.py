@@ -121,6 +121,33 @@ def test_model_flag_gives_an_arm_its_network(tmp_path):
     assert proc.returncode != 0 and "one ONNX file per --arms entry" in proc.stderr
 
 
+def test_tip_link_chooses_a_branching_urdfs_chain(tmp_path):
+    """``--tip-link T`` measures a branching URDF (a gripper's fingers) on the chain to T.
+
+    Without it: one line naming the leaves, nothing run.
+    """
+    urdf = str(Path(__file__).parent / "arms" / "panda.urdf")
+
+    def bench(*extra):
+        out = tmp_path / "r.json"
+        proc = subprocess.run(
+            [sys.executable, "-m", "ik_nn.cli", "bench", "--quick", "--arms", urdf, "rrr",
+             "--targets", "20", "--single", "4", "--methods", "refine_restarts", *extra,
+             "--json", str(out)], capture_output=True, text=True)
+        return proc, json.loads(out.read_text())["results"] if proc.returncode == 0 else None
+
+    proc, res = bench()
+    assert proc.returncode != 0 and "panda_hand_tcp" in proc.stderr and "tip_link" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc, res = bench("--tip-link", "panda_hand_tcp", "-")
+    assert proc.returncode == 0, proc.stderr
+    row = res[f"{urdf}@panda_hand_tcp"]["rows"]["refine_restarts"]
+    assert row["targets"] == 20 and row["success_1e-6"] >= 0.95
+    assert res["rrr"]["rows"]["refine_restarts"]["targets"] == 20
+    proc, _ = bench("--tip-link", "panda_hand_tcp")
+    assert proc.returncode != 0 and "one value per --arms entry" in proc.stderr
+
+
 def test_report_without_markers_fails_loudly(tmp_path):
     md = tmp_path / "x.md"
     md.write_text("nothing\n")

@@ -195,9 +195,17 @@ def setup(method, arm, T, single, peer_targets, model=None):
     return SolverRun(ik_nn_solver(method, arm, model), T, single)
 
 
+def loaded_arms(arms):
+    """(label, Arm) pairs from {label: Arm} or from names/paths (loaded here)."""
+    if isinstance(arms, dict):
+        return list(arms.items())
+    return [(name, load_arm(name)) for name in arms]
+
+
 def compare(arms, n, single, methods, peer_targets, models=None, log=print):
     """Run every method on the same n FK-made targets per arm, in one process, cold start.
 
+    arms: {label: Arm} or names/paths for :func:`~ik_nn.arm.load_arm`.
     single: how many targets ik_nn methods time one query at a time; peer_targets: {peer:
     how many targets it attempts}; models: {arm source: ONNX path} used by the network methods
     instead of the bundled networks. Returns {arm: {"rows": {method: row}, "fastest_peer": ...,
@@ -205,8 +213,7 @@ def compare(arms, n, single, methods, peer_targets, models=None, log=print):
     """
     out = {}
     models = models or {}
-    for name in arms:
-        arm = load_arm(name)
+    for name, arm in loaded_arms(arms):
         model = models.get(name)
         _, T = make_targets(arm, n)
         runs, notes = {}, {}
@@ -239,8 +246,7 @@ def solver_only(arms, n, perturb):
     from ..solver import IKSolver
 
     rows = {}
-    for name in arms:
-        arm = load_arm(name)
+    for name, arm in loaded_arms(arms):
         q, T = make_targets(arm, n)
         run = SolverRun(IKSolver(arm, model=None), T, n, seeds=perturbed(arm, q, perturb))
         time_interleaved([run])

@@ -77,8 +77,11 @@ def latency_cdfs(plt, results, path, dpi):
     plt.close(fig)
 
 
-def arms_at_targets(plt, results, path, dpi, per_arm=3):
-    """Draw each arm at its first ``per_arm`` solved targets (ik_nn NN + refine's answers)."""
+def arms_at_targets(plt, results, path, dpi, per_arm=3, loaded=None):
+    """Draw each arm at its first ``per_arm`` solved targets (ik_nn NN + refine's answers).
+
+    ``loaded``: {label: Arm} of the run (else each label is loaded by name).
+    """
     arms = list(results)
     na = len(arms)
     fig = plt.figure(figsize=(3.6 * na, 3.6))
@@ -88,7 +91,7 @@ def arms_at_targets(plt, results, path, dpi, per_arm=3):
         method = "nn_refine" if "nn_refine" in rows else next(iter(rows), None)
         if method is None:
             continue
-        arm = load_arm(name)
+        arm = (loaded or {}).get(name) or load_arm(name)
         raw = rows[method]["_raw"]
         solved = np.flatnonzero(raw["strict"])[:per_arm]
         if solved.size:
@@ -110,10 +113,11 @@ def arms_at_targets(plt, results, path, dpi, per_arm=3):
     plt.close(fig)
 
 
-def plots(results, outdir, dpi=80):
+def plots(results, outdir, loaded=None, dpi=80):
     """Write errors.png, latency.png and arms.png into outdir; return their file names.
 
-    results: what :func:`ik_nn.bench.methods.compare` returned (rows with ``"_raw"``).
+    results: what :func:`ik_nn.bench.methods.compare` returned (rows with ``"_raw"``);
+    loaded: {label: Arm} it ran on.
     """
     import matplotlib
 
@@ -125,5 +129,5 @@ def plots(results, outdir, dpi=80):
     errors, latency, arms = PLOTS
     error_histograms(plt, results, outdir / errors, dpi)
     latency_cdfs(plt, results, outdir / latency, dpi)
-    arms_at_targets(plt, results, outdir / arms, dpi)
+    arms_at_targets(plt, results, outdir / arms, dpi, loaded=loaded)
     return list(PLOTS)

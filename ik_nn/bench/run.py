@@ -40,6 +40,12 @@ def add_arguments(parser):
                         help="networks the ik_nn network methods use instead of the bundled "
                              "ones: one per --arms entry, in order ('-' keeps an arm's bundled "
                              "network), e.g. --arms my_arm.urdf --model my_arm.onnx")
+    parser.add_argument("--tip-link", nargs="+", metavar="LINK",
+                        help="URDF arms: the chain's last link, one per --arms entry ('-': the "
+                             "only leaf), e.g. --arms panda.urdf ur5 --tip-link panda_hand_tcp -")
+    parser.add_argument("--base-link", nargs="+", metavar="LINK",
+                        help="URDF arms: the chain's first link, one per --arms entry ('-': "
+                             "the root link)")
     parser.add_argument("--solver-only", action="store_true",
                         help="LM refinement alone from perturbed seeds (no network)")
     parser.add_argument("--targets", type=int, default=None,
@@ -94,11 +100,45 @@ def command_line(argv=None):
     return "ik-nn " + " ".join(shlex.quote(a) for a in argv)
 
 
-def models(args):
-    """Return {arm: ONNX path} from ``--model`` (one per ``--arms`` entry; '-': bundled).
+def _per_arm(args, flag, values):
+    """``values`` (one per ``--arms`` entry, '-' = default) as a list of str or None."""
+    if not values:
+        return [None] * len(args.arms)
+    if len(values) != len(args.arms):
+        raise SystemExit(f"ik-nn bench: {flag} takes one value per --arms entry "
+                         f"({len(args.arms)} arms, {len(values)} values; '-' keeps the default)")
+    return [None if v == "-" else v for v in values]
 
-    Raises SystemExit with one line when the counts differ or a file is missing, before
+
+def arms(args):
+    """Return {label: Arm} for ``--arms`` with their ``--base-link``/``--tip-link``.
+
+    The label is the ``--arms`` entry (``entry@tip`` when a tip link is given). Raises
+    SystemExit with the loader's one-line reason for an arm that cannot be read, before
     anything is measured.
+    """
+    from ..arm import ArmError
+
+    out = {}
+    bases = _per_arm(args, "--base-link", getattr(args, "base_link", None))
+    tips = _per_arm(args, "--tip-link", getattr(args, "tip_link", None))
+    for entry, base, tip in zip(args.arms, bases, tips):
+        try:
+            arm = load_arm(entry, base_link=base, tip_link=tip)
+        except (ArmError, OSError) as exc:
+            raise SystemExit(f"ik-nn bench: --arms {entry}: {exc}") from None
+        label = entry if tip is None else f"{entry}@{tip}"
+        if label in out:
+            raise SystemExit(f"ik-nn bench: --arms {label} is given twice")
+        out[label] = arm
+    return out
+
+
+def models(args, loaded):
+    """Return {label: ONNX path} from ``--model`` (one per ``--arms`` entry; '-': bundled).
+
+    ``loaded``: :func:`arms`' result. Raises SystemExit with one line when the counts differ,
+    a file is missing or a network was trained for another arm, before anything is measured.
     """
     if not args.model:
         return {}
@@ -110,16 +150,16 @@ def models(args):
     from ..seeder import read_metadata
 
     out = {}
-    for arm, path in zip(args.arms, args.model):
+    for (label, arm), path in zip(loaded.items(), args.model):
         if path == "-":
             continue
         if not Path(path).is_file():
             raise SystemExit(f"ik-nn bench: --model {path}: no such file")
         try:
-            check_metadata(read_metadata(path), load_arm(arm), path)
+            check_metadata(read_metadata(path), arm, path)
         except ModelError as exc:
             raise SystemExit(f"ik-nn bench: --model {exc}") from None
-        out[arm] = path
+        out[label] = path
     return out
 
 
@@ -135,10 +175,13 @@ def measure_compare(args):
         peer_targets["ikpy"] = args.ikpy_targets
     info = machine()
     info["loadavg_start"] = loadavg()
-    print(f"ik-nn bench: {n} targets per arm, {', '.join(args.arms)}")
-    results = compare(args.arms, n, single, args.methods, peer_targets, models(args))
+    loaded = arms(args)
+    nets = models(args, loaded)
+    print(f"ik-nn bench: {n} targets per arm, {', '.join(loaded)}")
+    results = compare(loaded, n, single, args.methods, peer_targets, nets)
     info["loadavg_end"] = loadavg()
     return {"machine": info, "command": command_line(), "targets": n, "seed": BENCH_SEED,
+            "_arms": loaded,
             "single": single, "peer_targets": peer_targets, "results": results,
             "peer_versions": peers.versions(),
             "peer_settings": {k: v.settings for k, v in peers.ADAPTERS.items()}}
@@ -154,12 +197,13 @@ def run_compare(args):
         report = json.loads(Path(args.from_json).read_text())
     else:
         report = measure_compare(args)
+        loaded = report.pop("_arms")
         if args.out:
             from .plots import plots
 
             out = Path(args.out)
             if not args.no_plots:
-                report["plots"] = plots(report["results"], out)
+                report["plots"] = plots(report["results"], out, loaded)
             bench_report.write_json(out / "results.json", report)
     text = bench_report.section(report)
     print()
@@ -190,7 +234,7 @@ def run_solver_only(args):
     m = report["machine"]
     stamp = f"{m['date']}, {m['cpus']} CPUs, Python {m['python']}"
     n = args.targets or 2000
-    rows = solver_only(args.arms, n, args.perturb)
+    rows = solver_only(arms(args), n, args.perturb)
     report["results"]["solver_only"] = rows
     print(bench_report.solver_only_table(
         rows, f"LM refinement from seeds perturbed by ±{args.perturb} rad, "
