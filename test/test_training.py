@@ -193,7 +193,7 @@ def test_help_shows_every_default(capsys):
     assert exc.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
     for want in ("(default: 10;", "derived from the arm's chain analysis", "(default: 0)",
-                 "(default: 2000)", "(default: 1000)", "(default: 1024)", "(default: 0.003)",
+                 "(default: 10000)", "(default: 5000)", "(default: 1024)", "(default: 0.003)",
                  "(default: wta)", "(default: silu)", "(default: 4096)", "(default: fix)",
                  "--resume LOG_DIR_OR_CHECKPOINT", "--export-only CHECKPOINT"):
         assert want in text, want
