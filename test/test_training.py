@@ -172,7 +172,7 @@ def test_derived_settings_follow_the_chain_analysis():
     # more IK branches, more hypotheses: the UR-like arm (8 branches) over a 3-joint arm
     assert s["ur5e"]["K"] > s["rrr"]["K"]
     assert s["ur5e"]["K"] == 12 and d["ur5e"].facts.decoupled == "parallel axes 2-3-4"
-    assert s["rrr"]["hidden"] == (96, 96) and s["ur5e"]["hidden"] == (256, 256, 256)
+    assert s["rrr"]["hidden"] == (96, 96) and s["ur5e"]["hidden"] == (192, 192, 192)
     # the 7-joint arm: 1-D self-motion, canonicalised by pinning one joint (the Panda's θ3)
     assert d["panda"].facts.self_motion == 1 and d["panda"].facts.redundant_joint == 3
     assert s["panda"]["redundancy"] == DEFAULT_REDUNDANCY
