@@ -26,6 +26,15 @@ For each target (compiled: ``kernels/candidates.c``):
 5. with a seed, periodic joints (range ≥ 2π) are moved by whole turns to the representative
    inside the limits nearest the seed (FK unchanged; errors recomputed, success re-judged).
 
+A start other than the seed that fails with a joint held at a limit, where that joint's
+range falls short of a full turn by less than 0.6 rad (±166°, ±170°, ±175° joints: the two
+limits are a small rotation apart the other way round), goes on once from the joint's other
+limit, the other joints where they stopped: the solution it was pulled towards lies just past
+the limit, i.e. just inside the other one. On the Panda (four such joints) the mid-limits
+attempt alone then solves 89.1 % of 20,000 FK-made targets instead of 81.4 %, and the full
+no-network solve spends 23.2 LM iterations per target instead of 25.3; arms whose joints
+turn fully (the URs) are unchanged. The seed never does: the arm cannot cross the gap.
+
 Attempts from the seed run until they converge, the damping blows up or the iteration cap;
 every other start (mid-limits, hypotheses, restarts) also stops when it *creeps* (its cost
 fell by less than 30 % over its last 8 Jacobians: a local minimum's valley, not a basin), so a

@@ -386,3 +386,37 @@ def test_network_runs_only_where_the_mid_limits_attempt_fails(name):
     # one target at a time gives the same answers as the batch
     for k in range(0, 400, 37):
         np.testing.assert_array_equal(IKSolver(arm).solve(T[k]).q[0], net.q[k])
+
+
+def test_a_start_held_at_a_limit_goes_on_across_a_near_full_turn_gap():
+    """A start held at one limit of a nearly full-turn joint goes on from the other limit.
+
+    A UR5 whose θ1 spans ±2.9 rad (0.48 rad short of a turn, like ±166° joints): a start just
+    inside one limit, whose solution lies just inside the other, is pulled into the gap, held
+    at the limit, and goes on from the other limit. With ±2.5 (a 1.28 rad gap) it does not:
+    the rule is for ranges nearly a full turn.
+    """
+    from ik_nn import candidates
+    from ik_nn.kinematics import pack_chain
+    from ik_nn.solver import IKResult
+
+    arm = ik_nn.load_arm("ur5")
+    settings = candidates.settings(
+        pos_tol=1e-9, rot_tol=1e-9, max_iterations=100, max_restarts=0, timeout=0.0,
+        branch_tol=0.1, continuity_tol=0.5, max_jump=0.0, random_seed=0, position_only=False)
+    q = np.array([0.0, -1.2, 1.3, -0.7, 1.1, 0.4])
+    for limit, crosses in ((2.9, True), (2.5, False)):
+        lo, up = arm.lower.copy(), arm.upper.copy()
+        lo[0], up[0] = -limit, limit
+        periodic = arm.periodic.copy()
+        periodic[0] = False
+        chain = pack_chain(arm.spec, lo, up, periodic, arm.reach)
+        truth, start = q.copy(), q.copy()
+        truth[0], start[0] = limit - 0.05, -limit + 0.05   # 0.1 rad + the gap apart
+        res = IKResult.empty(1, arm.dof)
+        candidates.solve(chain, settings, arm.fk(truth), start.reshape(1, 1, -1), None, res)
+        assert -limit <= res.q[0, 0] <= limit
+        if crosses:
+            assert res.success[0] and abs(res.q[0, 0] - truth[0]) < 1e-6, res.q
+        else:
+            assert not res.success[0] and res.q[0, 0] < 0, res.q   # held on its side

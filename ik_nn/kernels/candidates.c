@@ -18,6 +18,9 @@
  *  5. with a seed, periodic joints are moved by whole turns to the representative inside
  *     the limits nearest the seed (the pose is unchanged; errors are recomputed).
  *
+ * Every start but the seed that fails held at a limit of a joint whose range is nearly a full
+ * turn goes on once from that joint's other limit (attempt_across_gap).
+ *
  * Keeping: a converged attempt replaces an unconverged answer; between converged ones, the
  * one nearer the seed (when there is one) wins; between unconverged ones, the lower cost.
  */
@@ -29,6 +32,8 @@
 
 #define TWO_PI 6.283185307179586
 #define LIMIT_MARGIN 0.1 /* rad (or m): how far a seed at a limit is moved inside for step 1b */
+#define LIMIT_TOUCH 1e-9 /* rad: an attempt's joint this near a limit is held there */
+#define WRAP_GAP 0.6     /* rad: a range this close to a full turn is crossed at its gap */
 
 /* The whole-turn representative of a periodic joint's value v inside [lo, hi] nearest ref. */
 static double nearest_turn(double v, double ref, double lo, double hi)
@@ -56,13 +61,13 @@ double iknn_joint_distance(const IknnChain *c, const double *a, const double *b)
     return d;
 }
 
-/* One LM attempt from `start` (clipped into the limits); keeps it in ans by the rules above.
- * Returns whether it converged. */
-/* One LM attempt from start, kept or not by the rules above. Attempts from the seed are
- * patient (run to convergence, a lambda blow-up or the cap: the seed's branch is the one to
- * keep); the other starts are impatient (they also stop when they creep: lm.c). */
+/* One LM attempt from start (clipped into the limits), kept or not by the rules above; its
+ * final joints go to `end` when given. Attempts from the seed are patient (run to
+ * convergence, a lambda blow-up or the cap: the seed's branch is the one to keep); the other
+ * starts are impatient (they also stop when they creep: lm.c). Returns whether it converged. */
 static int attempt(const IknnChain *c, const IknnSettings *s, const IknnPose *target,
-                   const double *start, const double *seed, int patient, IknnAnswer *ans)
+                   const double *start, const double *seed, int patient, IknnAnswer *ans,
+                   double *end)
 {
     const int dof = c->dof[0];
     double q[IKNN_MAX_DOF];
@@ -71,6 +76,8 @@ static int attempt(const IknnChain *c, const IknnSettings *s, const IknnPose *ta
         q[i] = fmin(fmax(start[i], c->lower[i]), c->upper[i]);
     iknn_lm(c, s, target, q, patient, &o);
     ans->iterations += o.iterations;
+    if (end)
+        memcpy(end, q, sizeof(double) * dof);
     int take;
     if (o.success && ans->success && seed)
         take = iknn_joint_distance(c, q, seed) < iknn_joint_distance(c, ans->q, seed);
@@ -84,6 +91,36 @@ static int attempt(const IknnChain *c, const IknnSettings *s, const IknnPose *ta
         ans->cost = o.cost;
     }
     return o.success;
+}
+
+/* An impatient attempt, continued across a joint's gap: a revolute joint whose range falls
+ * short of a full turn by less than WRAP_GAP (±170°: 0.35 rad) has its two limits a small
+ * rotation apart the other way round. An attempt held at one of them has often been pulled
+ * towards a solution just past it, i.e. just inside the other limit. So a failed attempt
+ * ending on such a limit goes on once from the other one, the other joints where they
+ * stopped. Not for the seed: the arm cannot cross the gap, it would turn the joint the long
+ * way round. */
+static int attempt_across_gap(const IknnChain *c, const IknnSettings *s,
+                              const IknnPose *target, const double *start, const double *seed,
+                              IknnAnswer *ans)
+{
+    double end[IKNN_MAX_DOF];
+    if (attempt(c, s, target, start, seed, 0, ans, end))
+        return 1;
+    int moved = 0;
+    for (int i = 0; i < c->dof[0]; i++) {
+        const double lo = c->lower[i], hi = c->upper[i];
+        if (c->kind[i] != 0 || c->periodic[i] || hi - lo < TWO_PI - WRAP_GAP)
+            continue;
+        if (end[i] >= hi - LIMIT_TOUCH) {
+            end[i] = lo + LIMIT_MARGIN;
+            moved = 1;
+        } else if (end[i] <= lo + LIMIT_TOUCH) {
+            end[i] = hi - LIMIT_MARGIN;
+            moved = 1;
+        }
+    }
+    return moved && attempt(c, s, target, end, seed, 0, ans, NULL);
 }
 
 void iknn_rank(const IknnChain *c, const IknnSettings *s, const IknnPose *target,
@@ -198,7 +235,7 @@ static void attempt_mid(const IknnChain *c, const IknnSettings *s, const IknnPos
     double mid[IKNN_MAX_DOF];
     for (int i = 0; i < c->dof[0]; i++)
         mid[i] = 0.5 * (c->lower[i] + c->upper[i]);
-    attempt(c, s, target, mid, NULL, 0, ans);
+    attempt_across_gap(c, s, target, mid, NULL, ans);
 }
 
 /* PHI[d]: the root of x^(d+1) = x + 1 (the golden ratio for d = 1), whose powers 1/PHI^(i+1)
@@ -243,7 +280,7 @@ void iknn_solve_target(const IknnChain *c, const IknnSettings *s, const double *
         ans->jump = NAN;
         for (int i = 0; i < dof; i++)
             ans->q[i] = NAN;
-        if (seed && attempt(c, s, &target, seed, seed, 1, ans))
+        if (seed && attempt(c, s, &target, seed, seed, 1, ans, NULL))
             done = iknn_joint_distance(c, ans->q, seed) <= s->continuity_tol[0];
         for (int retry = 0; seed && !ans->success && retry < 2; retry++) {
             /* an attempt can stall on a limit while the solution next to it lies just inside:
@@ -259,7 +296,7 @@ void iknn_solve_target(const IknnChain *c, const IknnSettings *s, const double *
             }
             if (!moved)
                 break;
-            if (attempt(c, s, &target, inner, seed, 1, ans))
+            if (attempt(c, s, &target, inner, seed, 1, ans, NULL))
                 done = iknn_joint_distance(c, ans->q, seed) <= s->continuity_tol[0];
         }
         if (stage == IKNN_FIRST_ONLY) {
@@ -280,7 +317,7 @@ void iknn_solve_target(const IknnChain *c, const IknnSettings *s, const double *
             if (ans->success && (!seed || iknn_joint_distance(c, h, seed) >=
                                               iknn_joint_distance(c, ans->q, seed)))
                 continue;
-            attempt(c, s, &target, h, seed, 0, ans);
+            attempt_across_gap(c, s, &target, h, seed, ans);
             if (ans->success && !seed)
                 break;
         }
@@ -306,7 +343,7 @@ void iknn_solve_target(const IknnChain *c, const IknnSettings *s, const double *
                 const double u = fmod(u0[i] + (r + 1) * alpha[i], 1.0);
                 start[i] = c->lower[i] + u * (c->upper[i] - c->lower[i]);
             }
-            attempt(c, s, &target, start, seed, 0, ans);
+            attempt_across_gap(c, s, &target, start, seed, ans);
         }
     }
     finish(c, s, &target, seed, ans);
