@@ -163,8 +163,8 @@ def test_report_without_markers_fails_loudly(tmp_path):
 
 # ---------------------------------------------------------------- layout of ik_nn/bench
 RUNTIME_API = {  # the runtime's public names the bench may use (its internals are not stable)
-    "ik_nn": {"load_arm", "IKSolver", "IKResult", "BUNDLED_ARMS"},
-    "ik_nn.arm": {"BUNDLED_ARMS", "load_arm"},
+    "ik_nn": {"load_arm", "IKSolver", "IKResult", "BUNDLED_ARMS", "ArmError"},
+    "ik_nn.arm": {"BUNDLED_ARMS", "ArmError", "load_arm"},
     "ik_nn.solver": {"IKSolver", "IKResult", "PARALLEL_MIN", "bundled_model"},
     "ik_nn.kinematics": {"pose_error", "transform"},
     "ik_nn.resources": {"model_path", "config_path"},
