@@ -356,3 +356,28 @@ def test_self_motion_labels_are_a_function_of_the_pose():
     assert np.median(sv[:, -1]) > 1e-3
     free = dataset.make_dataset(arm, 200, seed=1, redundancy="none")
     assert np.std(free.q[:, j]) > 1.0
+
+
+def test_derive_trains_on_one_thread_when_busy_cores_make_more_threads_slower(monkeypatch):
+    """derive() probes one thread too and keeps the faster, sizing the run on its rate.
+
+    Busy cores make torch's multi-thread steps spin-wait (measured: 40x slower).
+    """
+    from ik_nn.training import settings
+
+    arm = load_arm("rrr")
+    monkeypatch.setattr(settings, "cores", lambda: 2)
+    monkeypatch.setattr(settings, "data_rate", lambda arm, red, n=5000: 2e5)
+    for all_cores, one, want in ((3e3, 4e4, 1), (1.2e5, 6e4, None)):
+        monkeypatch.setattr(settings, "probe_rate",
+                            lambda *a, all_cores=all_cores, one=one, **k:
+                            one if (a[4] if len(a) > 4 else k.get("threads", 0)) == 1
+                            else all_cores)
+        d = settings.derive(arm, time_limit=10.0)
+        assert d.settings.get("threads") == want
+        text = settings.format_derivation(arm, d)
+        assert ("threads 1: one thread measured faster" in text) == bool(want)
+        assert f"{max(all_cores, one):,.0f} training samples/s" in " ".join(d.reasons)
+    # a given --threads is never second-guessed
+    d = settings.derive(arm, time_limit=10.0, threads=2)
+    assert "threads" not in d.settings

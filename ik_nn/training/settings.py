@@ -28,6 +28,10 @@ What is derived, and from what (:func:`derive`):
   second with the chosen threads) and of the data set (samples per second, canonicalisation
   included). Aim for :data:`TARGET_EPOCHS` epochs over as many samples as that allows
   (clamped to [50k, 2M]); small networks get more epochs (at most 100).
+* **threads**: all cores (torch's default) unless ``--threads`` is given or a one-thread probe
+  is faster: busy cores make multi-thread steps spin-wait (a UR-sized network measured 2.9k
+  samples/s on both cores while another job used them, 40x below idle), which would size the
+  whole run on a collapsed rate.
 * **lever, ε, position-only share**: the bundled presets' values for the same kind of chain
   (lever 1.0 for rank ≤ 3, else 0.25; ε 0.02; 25 % position-only samples for rank ≤ 4, else
   10 %).
@@ -158,8 +162,16 @@ def probe_rate(arm, K, hidden, batch: int = 1024, threads: int = 0, seconds: flo
     from .. import encoding
     from . import network
 
+    before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
+    try:
+        return _steps_per_second(arm, K, hidden, batch, seconds, torch, encoding, network)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _steps_per_second(arm, K, hidden, batch, seconds, torch, encoding, network) -> float:
     torch.manual_seed(0)
     model = network.build("wta", arm, K, hidden)
     lt = network.LayoutTensors(arm, 0.0)
@@ -180,6 +192,13 @@ def probe_rate(arm, K, hidden, batch: int = 1024, threads: int = 0, seconds: flo
         step()
         n += batch
     return n / (time.perf_counter() - t0)
+
+
+def cores() -> int:
+    """CPUs this process may run on."""
+    import os
+
+    return len(os.sched_getaffinity(0))
 
 
 def static_rate(arm, K, hidden) -> float:
@@ -262,9 +281,17 @@ def derive(arm, time_limit: float = DEFAULT_TIME_LIMIT, threads: int = 0, probe:
     budget = time_limit * 60.0 - reserve_s - STARTUP_S if time_limit else 15 * 60.0
     budget = max(budget, 10.0)
     dr = data_rate(arm, red) if probe else 2.0e5
+    one_thread = False
     while True:
         rate = (probe_rate(arm, K, hidden, s["batch"], threads) if probe
                 else static_rate(arm, K, hidden))
+        if probe and not threads and cores() > 1:
+            # busy cores make torch's multi-thread steps spin-wait: measured 40x slower (2.9k
+            # against 122k samples/s) while another job used both cores; one thread then
+            # keeps most of its speed
+            single = probe_rate(arm, K, hidden, s["batch"], 1)
+            one_thread = single > rate
+            rate = max(rate, single)
         passes = rate * budget
         if "hidden" in overrides or passes >= MIN_PASSES or min(hidden) <= 128:
             break
@@ -272,6 +299,10 @@ def derive(arm, time_limit: float = DEFAULT_TIME_LIMIT, threads: int = 0, probe:
         hwhy += f"; narrowed to {hidden[0]} ({passes / 1e6:.1f}M sample passes would fit)"
     s["hidden"] = tuple(hidden)
     why.append(f"hidden {'x'.join(map(str, hidden))}: {hwhy}")
+    if one_thread:
+        s["threads"] = 1
+        why.append(f"threads 1: one thread measured faster than all {cores()} (the cores are "
+                   "busy with other work); --threads overrides")
     src = "measured" if probe else "estimated"
     if "samples" in overrides:
         n = int(overrides["samples"])
