@@ -313,9 +313,26 @@ def test_result_card_fields(tmp_path, capsys):
     for key in ("nn_p50_us", "nn_p99_us", "no_network_p50_us", "no_network_p99_us",
                 "ratio_p50", "ratio_p99"):
         assert lat[key] > 0, key
+    for q in ("p50", "p99"):
+        lo, hi = lat[f"ratio_{q}_interval"]
+        assert 0 < lo <= hi
     assert len(card["machine"]["loadavg_before"]) == 3
     assert json.loads(out.with_suffix(".json").read_text())["card"]["targets"] == 40
-    assert "result card" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "result card" in text and "90 % bootstrap intervals" in text
+
+
+def test_ratio_interval_is_paired_and_brackets_the_ratio():
+    from ik_nn.training.card import ratio_interval
+
+    rng = np.random.default_rng(0)
+    base = rng.lognormal(3.0, 0.6, 5000)          # microseconds, a long right tail
+    lo, hi = ratio_interval(base * 1.5, base, 99)  # the same queries, 1.5x slower without
+    assert lo == pytest.approx(1.5) and hi == pytest.approx(1.5)   # paired: no spread at all
+    noisy = base * rng.lognormal(0.0, 0.3, 5000)
+    lo, hi = ratio_interval(noisy * 1.2, base, 99)
+    ratio = np.percentile(noisy * 1.2, 99) / np.percentile(base, 99)
+    assert lo < ratio < hi and hi - lo < 0.6
 
 
 def test_self_motion_labels_are_a_function_of_the_pose():

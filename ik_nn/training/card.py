@@ -11,7 +11,9 @@ seed no training or validation set used, full 6-D poses):
 * single-query latency p50/p99 of ``IKSolver(arm, model=out)`` against
   ``IKSolver(arm, model=None)``, one target at a time, the two timed interleaved (alternating
   which goes first) so that load changes hit both alike; the ratio is no-network over
-  network (> 1: the network is faster). Each solver's success on those queries too;
+  network (> 1: the network is faster), with 90 % paired-bootstrap intervals (how much of
+  a ratio is the sample of queries; the verdict says when an interval spans the 5 % band).
+  Each solver's success on those queries too;
 * the machine's load average before and after (``os.getloadavg``).
 
 onnxruntime and the solver only (no torch): ``ik-nn train --export-only`` and the test run it.
@@ -42,6 +44,21 @@ def card_path(onnx_path) -> Path:
 
 def _pct(x, q):
     return float(np.percentile(x, q)) if len(x) else float("nan")
+
+
+def ratio_interval(t_plain, t_nn, q, seed: int = 0, resamples: int = 400,
+                   level: float = 0.9) -> list:
+    """[low, high]: a ``level`` bootstrap interval of percentile(t_plain, q) / percentile(t_nn, q).
+
+    The two timings are paired (query i is the same target for both), so the queries are
+    resampled together; the interval says how much of a ratio is the sample of queries.
+    """
+    t_plain, t_nn = np.asarray(t_plain), np.asarray(t_nn)
+    idx = np.random.default_rng(seed).integers(0, len(t_nn), (resamples, len(t_nn)))
+    r = (np.percentile(t_plain[idx], q, axis=1)
+         / np.maximum(np.percentile(t_nn[idx], q, axis=1), 1e-12))
+    tail = 50.0 * (1.0 - level)
+    return [float(np.percentile(r, tail)), float(np.percentile(r, 100.0 - tail))]
 
 
 def make_card(arm, onnx_path, targets: int = CARD_TARGETS, latency_targets: int = CARD_LATENCY,
@@ -99,6 +116,8 @@ def make_card(arm, onnx_path, targets: int = CARD_TARGETS, latency_targets: int 
             "ratio_p50": _pct(t_plain, 50) / max(_pct(t_nn, 50), 1e-12),
             "ratio_p99": _pct(t_plain, 99) / max(_pct(t_nn, 99), 1e-12),
             "nn_success": float(ok_nn.mean()), "no_network_success": float(ok_plain.mean()),
+            "ratio_p50_interval": ratio_interval(t_plain, t_nn, 50),
+            "ratio_p99_interval": ratio_interval(t_plain, t_nn, 99),
         }
         lat = card["latency"]
         # within SAME_SPEED (the noise between identical solvers) or better, at p50 and p99
@@ -136,7 +155,15 @@ def format_card(card: dict) -> str:
             f"{lat['no_network_p50_us']:.0f} us / p99 {lat['no_network_p99_us']:.0f} us "
             f"({lat['no_network_success'] * 100:.1f} % ok); ratio {lat['ratio_p50']:.2f}x "
             f"p50, {lat['ratio_p99']:.2f}x p99 ({lat['queries']} interleaved queries)")
+        if "ratio_p99_interval" in lat:
+            lo50, hi50 = lat["ratio_p50_interval"]
+            lo99, hi99 = lat["ratio_p99_interval"]
+            lines.append(f"  how firm:       90 % bootstrap intervals of the ratios: p50 "
+                         f"{lo50:.2f}-{hi50:.2f}x, p99 {lo99:.2f}-{hi99:.2f}x")
         if "pays_for_itself" in lat:
+            band = 1.0 / SAME_SPEED
+            firm = all(not (lat[f"ratio_{q}_interval"][0] < band <= lat[f"ratio_{q}_interval"][1])
+                       for q in ("p50", "p99") if f"ratio_{q}_interval" in lat)
             lines.append(
                 "  verdict:        the network pays for itself on this arm (p50 and p99 within "
                 f"{SAME_SPEED - 1:.0%} of the no-network solver's, or better)"
@@ -145,6 +172,9 @@ def format_card(card: dict) -> str:
                 + " and ".join(q for q in ("p50", "p99") if lat[f"ratio_{q}"] * SAME_SPEED < 1)
                 + f" (more than {SAME_SPEED - 1:.0%} slower than without it): weigh it against "
                 "model=None; a network helps where the mid-limits start often fails")
+            if not firm:
+                lines.append("                  (not firm: a ratio's interval spans the "
+                             f"{SAME_SPEED - 1:.0%} band, so another run may say otherwise)")
     mach = card["machine"]
     lines.append(f"  machine:        load average {mach['loadavg_before'][0]:.2f} before, "
                  f"{mach['loadavg_after'][0]:.2f} after ({mach['cpus']} cpus); card took "
