@@ -137,6 +137,18 @@ class Probe:
             and all(self.node.count_publishers(t) > 0 for t in subs),
             timeout, f"discovery of {[p.topic_name for p in pubs] + list(subs)}")
 
+    def spin_for_subscriber(self, topic: str, node_name: str,
+                            timeout: float = DISCOVERY_TIMEOUT):
+        """Wait until the graph shows node ``node_name`` subscribed to ``topic``.
+
+        For a topic between two nodes under test (ik_node -> sim_arm): the probe's own
+        publishers and recorders say nothing about whether the other process is there yet.
+        """
+        self.spin_until(
+            lambda: any(i.node_name == node_name
+                        for i in self.node.get_subscriptions_info_by_topic(topic)),
+            timeout, f"{node_name} subscribed to {topic}")
+
     def start(self, *args, **kwargs) -> NodeProcess:
         proc = NodeProcess(*args, **kwargs)
         self.procs.append(proc)

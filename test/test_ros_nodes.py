@@ -106,6 +106,7 @@ def test_ik_node_solves_fk_targets_and_sim_arm_reaches_them(probe):
     states = probe.record(JointState, f"{ns}/joint_states")
     client.wait_ready()
     probe.spin_until(lambda: states, what="joint_states from sim_arm")
+    probe.spin_for_subscriber(f"{ns}/joint_command", "sim_arm")
 
     rng = np.random.default_rng(3)
     q0 = np.zeros(arm.dof)
@@ -300,8 +301,11 @@ def test_two_arms_in_two_namespaces_at_once(probe):
         probe.start("sim_arm", ns, {"arm": name})
         clients[name] = Client(probe, ns)
     ees = {name: probe.record(PoseStamped, f"/{name}/ee_pose") for name in arms}
-    for c in clients.values():
+    for name, c in clients.items():
         c.wait_ready()
+        # one command is all a solved target gets: sim_arm must be listening before it goes
+        probe.spin_for_subscriber(f"/{name}/joint_command", "sim_arm")
+        probe.spin_until(lambda name=name: ees[name], what=f"/{name}/ee_pose from sim_arm")
     rng = np.random.default_rng(5)
     for name, arm in arms.items():
         T = arm.fk(0.5 * arm.random_q(1, rng))[0]
