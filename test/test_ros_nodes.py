@@ -332,9 +332,15 @@ def test_target_publisher_stream_is_solved_end_to_end_with_the_default_model(pro
     probe.spin_for_matched(subs=[f"{ns}/target_pose", f"{ns}/ik_status"])
     probe.spin_until(lambda: len(statuses) >= 20, 60.0, "20 statuses")
     codes = [s["code"] for s in all_statuses(statuses)]
-    # every target commanded: exactly, or approached while the arm gets onto the stream
-    commanded = sum(codes.count(c) for c in ("solved", "approach", "discontinuity"))
-    assert commanded >= 0.95 * len(codes), all_statuses(statuses)
+    assert set(codes) <= {"solved", "approach", "discontinuity", "superseded"}, codes
+    # targets that queued while ik_node started spinning are superseded by the newest one, by
+    # design (latest target wins: docs/ros.md); after that every target is commanded: exactly,
+    # or approached while the arm gets onto the stream
+    first = next(i for i, c in enumerate(codes) if c != "superseded")
+    assert first <= 10, codes   # a start-up backlog of half a second at most
+    stream = codes[first:]
+    commanded = sum(stream.count(c) for c in ("solved", "approach", "discontinuity"))
+    assert commanded >= 0.95 * len(stream), all_statuses(statuses)
     arm = ik_nn.load_arm("rrrrrr")
     for t in targets[:20]:
         assert t.header.frame_id == "base_link"
