@@ -14,7 +14,6 @@ import time
 
 import numpy as np
 
-from ..arm import load_arm
 from ..resources import model_path
 from . import peers
 from .judge import judge
@@ -195,25 +194,18 @@ def setup(method, arm, T, single, peer_targets, model=None):
     return SolverRun(ik_nn_solver(method, arm, model), T, single)
 
 
-def loaded_arms(arms):
-    """(label, Arm) pairs from {label: Arm} or from names/paths (loaded here)."""
-    if isinstance(arms, dict):
-        return list(arms.items())
-    return [(name, load_arm(name)) for name in arms]
-
-
 def compare(arms, n, single, methods, peer_targets, models=None, log=print):
     """Run every method on the same n FK-made targets per arm, in one process, cold start.
 
-    arms: {label: Arm} or names/paths for :func:`~ik_nn.arm.load_arm`.
+    arms: {label: Arm} (``ik-nn bench``: the ``--arms`` entries, loaded with their links).
     single: how many targets ik_nn methods time one query at a time; peer_targets: {peer:
-    how many targets it attempts}; models: {arm source: ONNX path} used by the network methods
+    how many targets it attempts}; models: {label: ONNX path} used by the network methods
     instead of the bundled networks. Returns {arm: {"rows": {method: row}, "fastest_peer": ...,
     "notes": {method: why it did not run}, "targets": n, "model": path or None}}.
     """
     out = {}
     models = models or {}
-    for name, arm in loaded_arms(arms):
+    for name, arm in arms.items():
         model = models.get(name)
         _, T = make_targets(arm, n)
         runs, notes = {}, {}
@@ -246,7 +238,7 @@ def solver_only(arms, n, perturb):
     from ..solver import IKSolver
 
     rows = {}
-    for name, arm in loaded_arms(arms):
+    for name, arm in arms.items():
         q, T = make_targets(arm, n)
         run = SolverRun(IKSolver(arm, model=None), T, n, seeds=perturbed(arm, q, perturb))
         time_interleaved([run])

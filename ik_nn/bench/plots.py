@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..arm import load_arm
 from .methods import COMPARE, LABELS
 from .targets import make_targets
 
@@ -77,10 +76,10 @@ def latency_cdfs(plt, results, path, dpi):
     plt.close(fig)
 
 
-def arms_at_targets(plt, results, path, dpi, per_arm=3, loaded=None):
+def arms_at_targets(plt, results, loaded, path, dpi, per_arm=3):
     """Draw each arm at its first ``per_arm`` solved targets (ik_nn NN + refine's answers).
 
-    ``loaded``: {label: Arm} of the run (else each label is loaded by name).
+    ``loaded``: {label: Arm} the run measured.
     """
     arms = list(results)
     na = len(arms)
@@ -91,7 +90,7 @@ def arms_at_targets(plt, results, path, dpi, per_arm=3, loaded=None):
         method = "nn_refine" if "nn_refine" in rows else next(iter(rows), None)
         if method is None:
             continue
-        arm = (loaded or {}).get(name) or load_arm(name)
+        arm = loaded[name]
         raw = rows[method]["_raw"]
         solved = np.flatnonzero(raw["strict"])[:per_arm]
         if solved.size:
@@ -113,7 +112,7 @@ def arms_at_targets(plt, results, path, dpi, per_arm=3, loaded=None):
     plt.close(fig)
 
 
-def plots(results, outdir, loaded=None, dpi=80):
+def plots(results, loaded, outdir, dpi=80):
     """Write errors.png, latency.png and arms.png into outdir; return their file names.
 
     results: what :func:`ik_nn.bench.methods.compare` returned (rows with ``"_raw"``);
@@ -129,5 +128,5 @@ def plots(results, outdir, loaded=None, dpi=80):
     errors, latency, arms = PLOTS
     error_histograms(plt, results, outdir / errors, dpi)
     latency_cdfs(plt, results, outdir / latency, dpi)
-    arms_at_targets(plt, results, outdir / arms, dpi, loaded=loaded)
+    arms_at_targets(plt, results, loaded, outdir / arms, dpi)
     return list(PLOTS)

@@ -163,8 +163,11 @@ def models(args, loaded):
     return out
 
 
-def measure_compare(args):
-    """Measure the comparison the arguments ask for; return the report dictionary."""
+def measure_compare(args, loaded):
+    """Measure the comparison the arguments ask for; return the report dictionary.
+
+    ``loaded``: the arms to measure, {label: Arm} from :func:`arms`.
+    """
     from . import peers
 
     quick = args.quick
@@ -175,13 +178,11 @@ def measure_compare(args):
         peer_targets["ikpy"] = args.ikpy_targets
     info = machine()
     info["loadavg_start"] = loadavg()
-    loaded = arms(args)
     nets = models(args, loaded)
     print(f"ik-nn bench: {n} targets per arm, {', '.join(loaded)}")
     results = compare(loaded, n, single, args.methods, peer_targets, nets)
     info["loadavg_end"] = loadavg()
     return {"machine": info, "command": command_line(), "targets": n, "seed": BENCH_SEED,
-            "_arms": loaded,
             "single": single, "peer_targets": peer_targets, "results": results,
             "peer_versions": peers.versions(),
             "peer_settings": {k: v.settings for k, v in peers.ADAPTERS.items()}}
@@ -196,14 +197,14 @@ def run_compare(args):
     if args.from_json:
         report = json.loads(Path(args.from_json).read_text())
     else:
-        report = measure_compare(args)
-        loaded = report.pop("_arms")
+        loaded = arms(args)
+        report = measure_compare(args, loaded)
         if args.out:
             from .plots import plots
 
             out = Path(args.out)
             if not args.no_plots:
-                report["plots"] = plots(report["results"], out, loaded)
+                report["plots"] = plots(report["results"], loaded, out)
             bench_report.write_json(out / "results.json", report)
     text = bench_report.section(report)
     print()

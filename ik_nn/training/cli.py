@@ -401,9 +401,8 @@ def _train(args, started) -> int:
         log_dir = args.log_dir or str(Path("runs") / "train" / f"{arm.name}-{args.arch}-{stamp}")
         config = dict(d.settings)
         config.setdefault("time_limit", 0.0)
-        threads = args.threads or config.pop("threads", 0)   # derive() may choose 1
-        config.pop("threads", None)
-        cfg = TrainConfig(arch=args.arch, seed=args.seed, threads=threads,
+        derived_threads = config.pop("threads", 0)   # derive() chooses 1 on busy cores
+        cfg = TrainConfig(arch=args.arch, seed=args.seed, threads=args.threads or derived_threads,
                           dataset=args.dataset or "", log_dir=log_dir, quiet=args.quiet,
                           **config)
         if rank == 0:

@@ -165,13 +165,6 @@ def probe_rate(arm, K, hidden, batch: int = 1024, threads: int = 0, seconds: flo
     before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
-    try:
-        return _steps_per_second(arm, K, hidden, batch, seconds, torch, encoding, network)
-    finally:
-        torch.set_num_threads(before)
-
-
-def _steps_per_second(arm, K, hidden, batch, seconds, torch, encoding, network) -> float:
     torch.manual_seed(0)
     model = network.build("wta", arm, K, hidden)
     lt = network.LayoutTensors(arm, 0.0)
@@ -185,13 +178,16 @@ def _steps_per_second(arm, K, hidden, batch, seconds, torch, encoding, network) 
         loss.backward()
         opt.step()
 
-    for _ in range(3):
-        step()
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        step()
-        n += batch
-    return n / (time.perf_counter() - t0)
+    try:   # the caller's thread count is restored: derive() probes several counts in a row
+        for _ in range(3):
+            step()
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            step()
+            n += batch
+        return n / (time.perf_counter() - t0)
+    finally:
+        torch.set_num_threads(before)
 
 
 def cores() -> int:
